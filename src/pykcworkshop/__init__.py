@@ -1,0 +1,104 @@
+"""pykcworkshop: a realtime chat web application on Quart and WebSockets.
+
+``create_app()`` builds the app for hypercorn (``hypercorn 'pykcworkshop:create_app()'``);
+``async_create_app()`` builds it inside a running event loop, database ready, for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from quart import Quart
+
+from pykcworkshop import config, site
+from pykcworkshop.chat import broker, db, presence
+from pykcworkshop.chat import bp as chat_bp
+from pykcworkshop.chat.api.http.helpers import register_error_handlers
+from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
+from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
+from pykcworkshop.chat.constants import MAX_REQUEST_BODY
+
+__all__ = ["async_create_app", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _configure_logging(level: str) -> None:
+    # Our own handler: hypercorn configures only its own loggers, and a root handler
+    # (basicConfig) would print hypercorn's lines twice.
+    package_log = logging.getLogger("pykcworkshop")
+    package_log.setLevel(level.upper())
+    if not package_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(levelname)s] %(name)s: %(message)s"))
+        package_log.addHandler(handler)
+        package_log.propagate = False
+
+
+def _build_app(chat_config: dict[str, Any] | None) -> Quart:
+    app = Quart(__name__)
+    settings = config.load_settings(chat_config)
+    app.config.update(settings)
+    if not app.config["DB_URI"]:
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DB_URI"] = f"sqlite+aiosqlite:///{os.path.join(app.instance_path, 'chat.sqlite3')}"
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY
+    _configure_logging(str(app.config["LOG_LEVEL"]))
+
+    register_error_handlers(app)
+    app.register_blueprint(site.bp)
+    app.register_blueprint(chat_bp)
+    app.register_blueprint(http_v1_bp)
+    app.register_blueprint(websockets_v1_bp)
+    return app
+
+
+async def _start(app: Quart) -> None:
+    # Idempotent: async_create_app starts the app, and a test client's test_app() or
+    # serving may call this again.
+    if "broker" in app.extensions:
+        return
+    db.connect(app.config["DB_URI"], debug=bool(app.config.get("DB_DEBUG", False)))
+    await db.initialize()
+    app.extensions["presence"] = presence.presence_for(app.config["BROKER_URL"])
+    await app.extensions["presence"].connect()
+    app.extensions["broker"] = broker.Broker(app.config["BROKER_URL"])
+    await app.extensions["broker"].connect()
+
+
+async def _stop(app: Quart) -> None:
+    chat_broker = app.extensions.pop("broker", None)
+    if chat_broker is not None:
+        await chat_broker.disconnect()
+        await app.extensions.pop("presence").disconnect()
+    await db.dispose()
+
+
+def create_app(chat_config: dict[str, Any] | None = None) -> Quart:
+    """Return the app; the database and broker connect when serving starts."""
+    app = _build_app(chat_config)
+
+    @app.before_serving
+    async def start() -> None:
+        """Connect the database (creating tables) and the pub/sub broker."""
+        await _start(app)
+
+    @app.after_serving
+    async def stop() -> None:
+        """Close the broker and the database connections."""
+        await _stop(app)
+
+    return app
+
+
+async def async_create_app(chat_config: dict[str, Any] | None = None) -> Quart:
+    """Return the app with its database connected, tables created and broker running.
+
+    For code already running in an event loop (test clients): ``app.test_client()`` works
+    at once. ``chat_config`` overrides settings, e.g. ``{"DB_URI": "sqlite+aiosqlite://..."}``.
+    """
+    app = create_app(chat_config)
+    await _start(app)
+    return app

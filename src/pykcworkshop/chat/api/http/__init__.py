@@ -1,0 +1,1 @@
+"""The HTTP API (JSON over HTTP), versioned by module."""

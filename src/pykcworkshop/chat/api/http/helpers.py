@@ -1,0 +1,127 @@
+"""HTTP API mechanics: problem+json errors, CSRF and bearer guards, JSON body parsing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from quart import Quart, Response, g, json, request
+from werkzeug.exceptions import HTTPException
+
+from pykcworkshop.chat import db
+from pykcworkshop.chat.api import CSRF_HEADER, csrf_ok
+from pykcworkshop.chat.tokens import UserTokenClaims
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ProblemError(Exception):
+    """Raise to answer the request with a problem+json error."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """Return an RFC 9457 ``application/problem+json`` response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="pykcworkshop"'
+    return response
+
+
+def bad_request(detail: str) -> ProblemError:
+    """Return a 400 error to raise, with ``detail`` as the reason shown to the user."""
+    return ProblemError(400, "Bad Request", detail)
+
+
+def unauthorized(detail: str) -> ProblemError:
+    """Return a 401 error to raise."""
+    return ProblemError(401, "Unauthorized", detail)
+
+
+def register_error_handlers(app: Quart) -> None:
+    """Make every error a problem+json response that never shows internals."""
+
+    @app.errorhandler(ProblemError)
+    async def handle_problem(error: ProblemError) -> Response:
+        return problem(error.status, error.title, error.detail, **error.extra)
+
+    @app.errorhandler(HTTPException)
+    async def handle_http_exception(error: HTTPException) -> Response:
+        status = error.code or 500
+        return problem(status, error.name, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    async def handle_unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "Internal Server Error", "Something went wrong on our side.")
+
+
+def check_csrf() -> None:
+    """Refuse the request with 401 unless it carries a valid ``X-CSRF-TOKEN`` header."""
+    if not csrf_ok(request.headers.get(CSRF_HEADER)):
+        raise unauthorized(f"missing or invalid {CSRF_HEADER} header")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """Return the token of an ``Authorization: Bearer <token>`` header value, else None.
+
+    >>> bearer_token("Bearer abc"), bearer_token("Basic abc"), bearer_token(None)
+    ('abc', None, None)
+    """
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def require_user(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let the view run only for a valid session token; the claims are in ``g.user``."""
+
+    @wraps(view)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = bearer_token(request.headers.get("Authorization"))
+        if token is None:
+            raise unauthorized("missing Authorization: Bearer <user_token> header")
+        async with db.get_session() as session:
+            claims = await db.authenticate(session, token)
+        if claims is None:
+            raise unauthorized("invalid, expired or revoked user token")
+        g.user = claims
+        return await view(*args, **kwargs)
+
+    return guarded
+
+
+def current_user() -> UserTokenClaims:
+    """Return the claims of the authenticated user of this request."""
+    claims: UserTokenClaims = g.user
+    return claims
+
+
+async def json_object() -> dict[str, Any]:
+    """Return the request's JSON body, which must be an object; else raise a 400."""
+    body = await request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    return body
+
+
+def string_field(body: dict[str, Any], name: str) -> str:
+    """Return ``body[name]``, which must be present and a string; else raise a 400."""
+    value = body.get(name)
+    if value is None:
+        raise bad_request(f"{name} is required")
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a string")
+    return value
+

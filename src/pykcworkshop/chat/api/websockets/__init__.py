@@ -1,0 +1,1 @@
+"""The websocket API, versioned by module."""

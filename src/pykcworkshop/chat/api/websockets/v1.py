@@ -1,0 +1,208 @@
+"""Websocket API v1 under ``ws(s)://<host>/chat/api/v1``: the six realtime sockets.
+
+Each handler's docstring is its complete specification (and the workshop assignment).
+Everything they share lives in :mod:`.helpers`:
+
+- ``admit()``, ``admit_room_member()``, ``admit_dm_partner()`` check the handshake and refuse
+  with HTTP 401/403/404 before accepting;
+- ``serve(rate, channel)`` accepts, forwards everything published on ``channel`` to this
+  client, rate-limits and parses incoming frames, and sends ``{"error": ...}`` frames;
+- ``broker().publish(channel, event)`` sends an event to every subscriber of a channel,
+  in every server process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from quart import Blueprint
+
+from pykcworkshop.chat.api.websockets.helpers import (
+    admit,
+    admit_dm_partner,
+    admit_room_member,
+    present,
+    serve,
+    status_event,
+)
+from pykcworkshop.chat.channels import broker, dm_channel, room_channel
+from pykcworkshop.chat.constants import (
+    CHAT_RATE,
+    HISTORY_RATE,
+    STATUS_RATE,
+    SYNC_RATE,
+    VALIDATION_RATE,
+)
+from pykcworkshop.chat.db.models import message_json
+from pykcworkshop.chat.forms import form_problem
+from pykcworkshop.chat.messages import load_history, parse_history_request, store_chat_message
+
+bp = Blueprint("websockets_v1", __name__, url_prefix="/chat/api/v1")
+
+USER_STATUSES = ("Online", "Typing", "Offline")
+
+
+@bp.websocket("/room/<room_hash>/chat-message")
+async def chat_message(room_hash: str) -> None:
+    """Realtime chat between the members of a room.
+
+    Who may connect: a member of the room. The handshake offers ``csrf<token>`` and
+    ``Bearer<user_token>`` as subprotocols; refuse with 401 for a bad or missing token,
+    404 if the room does not exist, 403 if the user is not a member
+    (``admit_room_member``). Accept with a subprotocol the client offered.
+
+    The client sends ``{"content": str}``. A ``user_name`` key may be present: ignore it,
+    the author is always the authenticated user.
+
+    - Empty ``content`` (``""``) is dropped silently: no reply, nothing stored.
+    - ``content`` that is not a string, or longer than 512 characters, gets an error frame
+      ``{"error": "<reason>"}`` to this client only; the connection stays open.
+    - Otherwise store the message in the database first, then publish the message object
+      ``{"user_name", "user_id", "content", "timestamp", "id"}`` (timestamp: ISO 8601 with
+      a UTC offset) to this room's chat-message channel, so every connection on this room's
+      chat-message socket receives it, the sender included, in the order stored.
+    """
+    user = await admit_room_member(room_hash)
+    channel = room_channel(room_hash, "chat-message")
+    async with serve(CHAT_RATE, channel) as socket:
+        async for content in socket.message_contents():
+            await broker().publish(channel, await store_chat_message(user, room_hash, content))
+
+
+@bp.websocket("/room/<room_hash>/member-status")
+async def member_status(room_hash: str) -> None:
+    """Live status of a room's members: Online, Typing or Offline.
+
+    Who may connect: a member of the room (same handshake rules as chat-message:
+    401 / 404 / 403 before accepting).
+
+    The server sends nothing when a client connects. The client sends
+    ``{"user_status": "Online" | "Typing" | "Offline"}``; ``user_id`` and ``user_name`` keys
+    may be present and are ignored. Publish
+    ``{"user_id", "user_name", "user_status"}`` (id and name of the authenticated user) to
+    every connection on this room's member-status socket, the sender included. Any other
+    ``user_status`` gets an error frame to this client only.
+
+    When a user's *last* member-status connection to this room closes, for any reason
+    (closed tab, network loss, server-side close), publish the same shape with
+    ``"user_status": "Offline"``. If the user still has another tab open on this room,
+    closing one sends nothing (``present`` counts the connections).
+    """
+    user = await admit_room_member(room_hash)
+    channel = room_channel(room_hash, "member-status")
+    async with serve(STATUS_RATE, channel) as socket, present(room_hash, user, channel):
+        async for frame in socket.json_objects():
+            status = frame.get("user_status")
+            if status not in USER_STATUSES:
+                await socket.send_error(f"user_status must be one of {', '.join(USER_STATUSES)}")
+                continue
+            await broker().publish(channel, status_event(user, status))
+
+
+@bp.websocket("/room/<room_hash>/client-sync")
+async def client_sync(room_hash: str) -> None:
+    """A relay that lets the room's clients keep each other in sync.
+
+    Who may connect: a member of the room (401 / 404 / 403 before accepting).
+
+    The client sends any text frame. Relay it unchanged, byte for byte, to every
+    connection on this room's client-sync socket, the sender included. The server does
+    not parse or store it; the clients agree on its meaning (our frontend's protocol is
+    documented in ``static/sync.mjs``). Binary frames get an error frame.
+    """
+    await admit_room_member(room_hash)
+    channel = room_channel(room_hash, "client-sync")
+    async with serve(SYNC_RATE, channel) as socket:
+        async for frame in socket.text_frames():
+            await broker().publish_text(channel, frame)
+
+
+@bp.websocket("/room/<room_hash>/chat-history")
+async def chat_history(room_hash: str) -> None:
+    """Pages of a room's past messages, for infinite scroll.
+
+    Who may connect: a member of the room (401 / 404 / 403 before accepting).
+
+    The client sends ``{"timestamp": number, "chunk_size": int, "newer": bool}``:
+    ``timestamp`` in milliseconds since the epoch (UTC), ``chunk_size`` from 1 to 100,
+    ``newer`` optional (default false). Reply to this client only with a JSON array of
+    message objects of this room:
+
+    - ``newer`` false: the newest ``chunk_size`` messages strictly older than
+      ``timestamp``, newest first;
+    - ``newer`` true: the oldest ``chunk_size`` messages strictly newer than
+      ``timestamp``, oldest first.
+
+    Optionally the client adds ``"before_id"`` (with newer false) or ``"after_id"`` (with
+    newer true): the id of the message the page continues from. The boundary is then that
+    message's exact (timestamp, id), so messages sharing a timestamp are never skipped or
+    repeated. Anything invalid gets an error frame to this client only.
+    """
+    await admit_room_member(room_hash)
+    async with serve(HISTORY_RATE) as socket:
+        async for frame in socket.json_objects():
+            request = parse_history_request(frame)
+            if isinstance(request, str):
+                await socket.send_error(request)
+                continue
+            await socket.send_json(await load_history(room_hash, request))
+
+
+@bp.websocket("/<int:user_id>/direct-message")
+async def direct_message(user_id: int) -> None:
+    """Private, unsaved messages between two users who share a room.
+
+    The path names the *other* user. Who may connect: any user who shares at least one
+    room with ``user_id``; refuse with 401 for bad credentials, 404 if that user does not
+    exist, 403 if the two share no room (``admit_dm_partner``).
+
+    The client sends ``{"content": str}``. Same rules as chat-message (empty content is
+    dropped silently; not a string or over 512 characters: error frame), except that the
+    message is never stored. The message object ``{"user_name", "user_id", "content",
+    "timestamp"}`` goes only to the two participants' direct-message connections with
+    each other (A's socket opened to B and B's socket opened to A), the sender included;
+    nobody else receives it.
+    """
+    user = await admit_dm_partner(user_id)
+    channel = dm_channel(user.user_id, user_id)
+    async with serve(CHAT_RATE, channel) as socket:
+        async for content in socket.message_contents():
+            message = message_json(
+                message_id=None,
+                user_id=user.user_id,
+                user_name=user.user_name,
+                content=content,
+                timestamp=datetime.now(UTC),
+            )
+            await broker().publish(channel, message)
+
+
+@bp.websocket("/form-validation")
+async def form_validation() -> None:
+    """Realtime validation of the app's forms as the user types.
+
+    Who may connect: anyone with a valid CSRF token (401 otherwise). A ``Bearer`` entry
+    may be offered; when it is valid, create-room checks that user's rooms.
+
+    The client sends ``{"type": "create-user" | "create-room" | "chat-message",
+    "form_data": {...}}``. Reply to this client only with
+    ``{"form_data": <exactly as received>, "validation_failed": bool,
+    "failure_reason": str}``: ``failure_reason`` is ``""`` when valid, otherwise the first
+    rule that failed, cheapest checks first:
+
+    - create-user: ``user_name`` non-empty, at most 32 characters, not taken (any case);
+    - create-room: ``room_name`` non-empty, at most 32 characters, not already owned by
+      the bearer's user (or by ``form_data["user_id"]`` when no valid bearer was offered);
+    - chat-message: ``content`` at most 512 characters.
+
+    An unknown ``type`` or malformed ``form_data`` is a failed validation with a reason;
+    a frame that is not a JSON object gets an error frame.
+    """
+    user = await admit(bearer="optional")
+    async with serve(VALIDATION_RATE) as socket:
+        async for frame in socket.json_objects():
+            form_data = frame.get("form_data")
+            reason = await form_problem(frame.get("type"), form_data, user and user.user_id)
+            await socket.send_json(
+                {"form_data": form_data, "validation_failed": bool(reason), "failure_reason": reason}
+            )

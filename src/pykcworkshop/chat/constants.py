@@ -1,0 +1,33 @@
+"""Limits shared by the HTTP API, the websockets, the data layer and the frontend's checks."""
+
+from datetime import timedelta
+
+#: Longest user or room name, in characters, after trimming surrounding whitespace.
+MAX_NAME_LENGTH = 32
+#: Longest chat or direct message, in characters.
+MAX_CONTENT_LENGTH = 512
+#: Largest number of messages one chat-history request may ask for.
+MAX_HISTORY_CHUNK = 100
+
+#: Name of the built-in author of system messages (e.g. "<name> has joined the chat.").
+SYSTEM_USER_NAME = "System"
+
+#: How long a CSRF token stays valid.
+CSRF_TOKEN_MAX_AGE = timedelta(days=31)
+#: Default lifetime of a session token (``user_token``).
+USER_TOKEN_LIFETIME = timedelta(days=365)
+
+#: Largest HTTP request body the API reads.
+MAX_REQUEST_BODY = 64 * 1024
+
+#: Frames a websocket subscriber may have waiting before it is disconnected as too slow.
+SUBSCRIBER_QUEUE_SIZE = 256
+
+#: Per-connection rate limits: (frames per second, burst).
+CHAT_RATE = (10.0, 20)
+STATUS_RATE = (20.0, 40)
+SYNC_RATE = (20.0, 40)
+VALIDATION_RATE = (20.0, 40)
+HISTORY_RATE = (10.0, 20)
+#: Error frames a connection may earn by abuse before it is closed with 1008.
+MAX_STRIKES = 20

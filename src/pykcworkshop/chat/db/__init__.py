@@ -1,0 +1,67 @@
+"""The data layer's public API: connection, sessions, query helpers and models.
+
+>>> from pykcworkshop.chat import db
+>>> callable(db.create_user) and callable(db.get_session)
+True
+"""
+
+from pykcworkshop.chat.db import models
+from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken
+from pykcworkshop.chat.db.sessions import (
+    AlreadyMember,
+    NameTaken,
+    add_user_to_room,
+    authenticate,
+    connect,
+    create_chat_message,
+    create_room,
+    create_user,
+    dispose,
+    get_engine,
+    get_history,
+    get_room_by_id,
+    get_session,
+    get_user_by_id,
+    get_user_by_name,
+    initialize,
+    is_member,
+    join_room,
+    login,
+    room_exists,
+    room_name_owned,
+    rooms_of_user,
+    share_a_room,
+    user_name_taken,
+)
+
+__all__ = [
+    "AlreadyMember",
+    "ChatMessage",
+    "NameTaken",
+    "Room",
+    "User",
+    "UserToken",
+    "add_user_to_room",
+    "authenticate",
+    "connect",
+    "create_chat_message",
+    "create_room",
+    "create_user",
+    "dispose",
+    "get_engine",
+    "get_history",
+    "get_room_by_id",
+    "get_session",
+    "get_user_by_id",
+    "get_user_by_name",
+    "initialize",
+    "is_member",
+    "join_room",
+    "login",
+    "models",
+    "room_exists",
+    "room_name_owned",
+    "rooms_of_user",
+    "share_a_room",
+    "user_name_taken",
+]

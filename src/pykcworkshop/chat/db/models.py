@@ -1,0 +1,174 @@
+"""SQLAlchemy models: users, their session tokens, rooms, memberships and chat messages.
+
+The schema is portable between SQLite and PostgreSQL: timestamps are stored through
+:class:`UTCDateTime` (always aware UTC in Python), and case-insensitive uniqueness uses a
+stored ``casefold()`` key, because ``lower()`` differs between the two engines outside ASCII.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, MAX_NAME_LENGTH
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always an aware UTC ``datetime`` in Python.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no zone support, so the value is stored as
+    naive UTC and the zone is put back on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+
+room_members = Table(
+    "room_members",
+    Base.metadata,
+    Column("room_id", ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(Base):
+    """A chat user; logs in with a secret login key of which only the hash is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    #: ``name`` casefolded: the unique key that makes "taken" case-insensitive.
+    name_key: Mapped[str] = mapped_column(String(4 * MAX_NAME_LENGTH), unique=True)
+    #: SHA-256 of the login key; empty for the built-in System user, which cannot log in.
+    login_key_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    token: Mapped[UserToken] = relationship(
+        back_populates="user", uselist=False, lazy="joined", cascade="all, delete-orphan"
+    )
+    joined_rooms: Mapped[list[Room]] = relationship(
+        secondary=room_members, back_populates="members", order_by="Room.name"
+    )
+    owned_rooms: Mapped[list[Room]] = relationship(back_populates="owner", viewonly=True)
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, name={self.name!r})"
+
+
+class UserToken(Base):
+    """A user's current session token; ``revoked`` turns it off without deleting it."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship(back_populates="token")
+
+
+class Room(Base):
+    """A chat room; its id is the shareable room hash."""
+
+    __tablename__ = "rooms"
+    __table_args__ = (UniqueConstraint("owner_id", "name_key", name="uq_rooms_owner_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    #: ``name`` casefolded: one owner cannot own two rooms whose names differ only in case.
+    name_key: Mapped[str] = mapped_column(String(4 * MAX_NAME_LENGTH))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    owner: Mapped[User] = relationship(back_populates="owned_rooms", lazy="joined")
+    members: Mapped[list[User]] = relationship(
+        secondary=room_members, back_populates="joined_rooms", order_by="User.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"Room(id={self.id!r}, name={self.name!r})"
+
+
+class ChatMessage(Base):
+    """A message in a room's chat (direct messages are never stored)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        # Serves the history keyset query: WHERE room_id = ? AND (timestamp, id) < (?, ?)
+        # ORDER BY timestamp DESC, id DESC LIMIT ?  (and the ascending "newer" variant).
+        Index("ix_chat_messages_room_timestamp_id", "room_id", "timestamp", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    content: Mapped[str] = mapped_column(String(MAX_CONTENT_LENGTH))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    author: Mapped[User] = relationship(lazy="joined")
+    room: Mapped[Room] = relationship(lazy="joined")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the message object sent to clients (CONTRACT §4)."""
+        return message_json(
+            message_id=self.id,
+            user_id=self.author_id,
+            user_name=self.author.name,
+            content=self.content,
+            timestamp=self.timestamp,
+        )
+
+    def __repr__(self) -> str:
+        return f"ChatMessage(id={self.id!r}, room_id={self.room_id!r})"
+
+
+def message_json(
+    *, message_id: int | None, user_id: int, user_name: str, content: str, timestamp: datetime
+) -> dict[str, Any]:
+    """Return a message object in the shape clients receive; ``id`` only when stored."""
+    body: dict[str, Any] = {
+        "user_name": user_name,
+        "user_id": user_id,
+        "content": content,
+        "timestamp": timestamp.astimezone(UTC).isoformat(),
+    }
+    if message_id is not None:
+        body["id"] = message_id
+    return body

@@ -1,0 +1,366 @@
+"""The engine, sessions and query helpers of the data layer.
+
+Helpers take an ``AsyncSession`` first and do not commit unless their own consistency
+needs it; the caller commits. They flush where needed so that returned objects carry ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, or_, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import selectinload
+
+from pykcworkshop.chat import tokens
+from pykcworkshop.chat.constants import SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
+from pykcworkshop.chat.db.models import (
+    Base,
+    ChatMessage,
+    Room,
+    User,
+    UserToken,
+    message_json,
+    room_members,
+)
+from pykcworkshop.chat.validation import name_key
+
+log = logging.getLogger(__name__)
+
+_engine: AsyncEngine | None = None
+_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+
+#: Milliseconds SQLite waits on a locked database before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class NameTaken(ValueError):
+    """A user name, or a room name for the same owner, is already taken."""
+
+
+class AlreadyMember(ValueError):
+    """The user is already a member of the room."""
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
+    # the busy timeout makes concurrent writers wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def connect(db_uri: str, debug: bool = False) -> None:
+    """(Re)point the module's engine at ``db_uri``, an SQLAlchemy async URL."""
+    global _engine, _sessionmaker
+    url = make_url(db_uri)
+    options: dict[str, Any] = {"echo": debug, "pool_pre_ping": url.get_backend_name() != "sqlite"}
+    _engine = create_async_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
+    # expire_on_commit=False: returned objects stay readable after the caller commits.
+    _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+
+
+def get_engine() -> AsyncEngine:
+    """Return the engine set by :func:`connect`."""
+    if _engine is None:
+        raise RuntimeError("database not connected: call pykcworkshop.chat.db.connect() first")
+    return _engine
+
+
+async def dispose() -> None:
+    """Close every pooled connection of the current engine."""
+    if _engine is not None:
+        await _engine.dispose()
+
+
+def get_session() -> AsyncSession:
+    """Return a new session; use it as ``async with db.get_session() as session:``."""
+    if _sessionmaker is None:
+        raise RuntimeError("database not connected: call pykcworkshop.chat.db.connect() first")
+    return _sessionmaker()
+
+
+async def initialize(drop_tables: bool = False) -> None:
+    """Create the tables (dropping them first if asked) and the built-in System user."""
+    async with get_engine().begin() as conn:
+        if drop_tables:
+            await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    async with get_session() as session:
+        exists = await session.scalar(select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)))
+        if exists is None:
+            session.add(User(name=SYSTEM_USER_NAME, name_key=name_key(SYSTEM_USER_NAME)))
+            try:
+                await session.commit()
+            except IntegrityError:  # another process created it first
+                await session.rollback()
+
+
+async def create_user(
+    session: AsyncSession, *, user_name: str, token_expiration: timedelta = USER_TOKEN_LIFETIME
+) -> tuple[User, str]:
+    """Create a user with a session token valid for ``token_expiration``.
+
+    Returns the user (with its token row) and the login key, which is not stored anywhere:
+    hand it to the user. Raises :class:`NameTaken` if the name is taken (any case); when
+    that is only found at the database (a concurrent sign-up), the session must be rolled back.
+    """
+    name = user_name.strip()
+    if await user_name_taken(session, name):
+        raise NameTaken(f"user name {name!r} is taken")
+    user = User(name=name, name_key=name_key(name), joined_rooms=[])
+    session.add(user)
+    await _flush_unique(session, NameTaken(f"user name {name!r} is taken"))
+    login_key = tokens.new_login_key(user.id)
+    user.login_key_hash = tokens.hash_login_key(login_key)
+    expires_at = datetime.now(UTC) + token_expiration
+    user.token = UserToken(
+        token=tokens.generate_user_token(user_id=user.id, user_name=name, expires_at=expires_at),
+        expires_at=expires_at,
+    )
+    await session.flush()
+    return user, login_key
+
+
+async def _flush_unique(session: AsyncSession, error: ValueError) -> None:
+    # The checks before each insert catch the usual case; this catches a concurrent
+    # request that inserted the same key in between. (No savepoint: SQLite's driver
+    # mishandles them, and the caller has to roll back after a lost race anyway.)
+    try:
+        await session.flush()
+    except IntegrityError as integrity_error:
+        raise error from integrity_error
+
+
+async def create_room(session: AsyncSession, *, room_name: str, creator_id: int) -> Room:
+    """Create a room owned by ``creator_id``, who also becomes its first member.
+
+    Raises :class:`NameTaken` if the creator already owns a room of that name (any case),
+    and ``NoResultFound`` if the creator does not exist.
+    """
+    creator = await get_user_by_id(session, creator_id)
+    name = room_name.strip()
+    if await room_name_owned(session, owner_id=creator_id, room_name=name):
+        raise NameTaken(f"you already own a room named {name!r}")
+    room = Room(
+        id=secrets.token_urlsafe(16),
+        name=name,
+        name_key=name_key(name),
+        owner=creator,
+        members=[creator],
+    )
+    session.add(room)
+    await _flush_unique(session, NameTaken(f"you already own a room named {name!r}"))
+    return room
+
+
+async def add_user_to_room(session: AsyncSession, *, user_id: int, room_id: str) -> None:
+    """Make ``user_id`` a member of ``room_id`` and write "<name> has joined the chat.".
+
+    Raises :class:`AlreadyMember` if they already are, and ``NoResultFound`` if the user or
+    room does not exist.
+    """
+    await join_room(session, user_id=user_id, room_id=room_id)
+
+
+async def join_room(session: AsyncSession, *, user_id: int, room_id: str) -> ChatMessage:
+    """Like :func:`add_user_to_room`, and return the join message (to broadcast it)."""
+    user = await get_user_by_id(session, user_id)
+    room = await get_room_by_id(session, room_id)
+    already = AlreadyMember(f"{user.name} is already a member of this room")
+    if any(member.id == user_id for member in room.members):
+        raise already
+    # Through the ORM, so collections already loaded in this session stay truthful.
+    room.members.append(user)
+    await _flush_unique(session, already)
+    system = await get_user_by_name(session, SYSTEM_USER_NAME)
+    message = await create_chat_message(
+        session, author_id=system.id, room_id=room_id, content=f"{user.name} has joined the chat."
+    )
+    message.author = system
+    await session.flush()
+    return message
+
+
+async def create_chat_message(
+    session: AsyncSession,
+    *,
+    author_id: int,
+    room_id: str,
+    content: str,
+    timestamp: datetime | None = None,
+) -> ChatMessage:
+    """Add a chat message to the session (no flush, so concurrent calls are safe).
+
+    ``timestamp`` defaults to now; it must be timezone-aware.
+    """
+    message = ChatMessage(
+        author_id=author_id,
+        room_id=room_id,
+        content=content,
+        timestamp=timestamp or datetime.now(UTC),
+    )
+    session.add(message)
+    return message
+
+
+async def get_user_by_id(session: AsyncSession, user_id: int) -> User:
+    """Return the user with ``user_id`` and their rooms; raise ``NoResultFound`` if absent."""
+    query = select(User).where(User.id == user_id).options(selectinload(User.joined_rooms))
+    return (await session.execute(query)).scalars().one()
+
+
+async def get_user_by_name(session: AsyncSession, user_name: str) -> User:
+    """Return the user named ``user_name`` (any case); raise ``NoResultFound`` if absent."""
+    query = (
+        select(User)
+        .where(User.name_key == name_key(user_name))
+        .options(selectinload(User.joined_rooms))
+    )
+    return (await session.execute(query)).scalars().one()
+
+
+async def get_room_by_id(session: AsyncSession, room_id: str) -> Room:
+    """Return the room whose hash is ``room_id`` with its members; ``NoResultFound`` if absent."""
+    query = select(Room).where(Room.id == room_id).options(selectinload(Room.members))
+    return (await session.execute(query)).scalars().one()
+
+
+async def user_name_taken(session: AsyncSession, user_name: str) -> bool:
+    """Return whether a user with this name (any case) exists."""
+    query = select(User.id).where(User.name_key == name_key(user_name))
+    return (await session.scalar(query)) is not None
+
+
+async def room_name_owned(session: AsyncSession, *, owner_id: int, room_name: str) -> bool:
+    """Return whether ``owner_id`` owns a room with this name (any case)."""
+    query = select(Room.id).where(Room.owner_id == owner_id, Room.name_key == name_key(room_name))
+    return (await session.scalar(query)) is not None
+
+
+async def authenticate(session: AsyncSession, user_token: object) -> tokens.UserTokenClaims | None:
+    """Return the claims of ``user_token`` if it is valid and still the user's current token.
+
+    Fails closed: forged, malformed, expired, replaced or revoked tokens give None.
+    """
+    claims = tokens.read_user_token(user_token)
+    if claims is None:
+        return None
+    row = await session.scalar(select(UserToken).where(UserToken.user_id == claims.user_id))
+    if row is None or row.revoked or row.expires_at <= datetime.now(UTC):
+        return None
+    if not tokens.constant_time_equal(row.token, str(user_token)):
+        return None
+    return claims
+
+
+async def login(session: AsyncSession, login_key: object) -> User | None:
+    """Return the user whose login key this is, if their session token is still valid."""
+    user_id = tokens.login_key_user_id(login_key)
+    if user_id is None:
+        return None
+    try:
+        user = await get_user_by_id(session, user_id)
+    except NoResultFound:
+        # Hash anyway so a missing user takes as long as a wrong key.
+        tokens.check_login_key(str(login_key), "0" * 64)
+        return None
+    if not user.login_key_hash or not tokens.check_login_key(str(login_key), user.login_key_hash):
+        return None
+    token = user.token
+    if token is None or token.revoked or token.expires_at <= datetime.now(UTC):
+        return None
+    return user
+
+
+async def is_member(session: AsyncSession, *, user_id: int, room_id: str) -> bool:
+    """Return whether ``user_id`` is a member of ``room_id``."""
+    query = select(room_members.c.user_id).where(
+        room_members.c.room_id == room_id, room_members.c.user_id == user_id
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def room_exists(session: AsyncSession, room_id: str) -> bool:
+    """Return whether a room with this hash exists."""
+    return (await session.scalar(select(Room.id).where(Room.id == room_id))) is not None
+
+
+async def share_a_room(session: AsyncSession, user_a: int, user_b: int) -> bool:
+    """Return whether the two users are members of at least one common room."""
+    a, b = room_members.alias("a"), room_members.alias("b")
+    query = (
+        select(a.c.room_id)
+        .join(b, and_(a.c.room_id == b.c.room_id, b.c.user_id == user_b))
+        .where(a.c.user_id == user_a)
+        .limit(1)
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def rooms_of_user(session: AsyncSession, user_id: int, *, owned: bool) -> Sequence[Room]:
+    """Return the rooms ``user_id`` owns (``owned``) or has joined, by name."""
+    if owned:
+        query = select(Room).where(Room.owner_id == user_id)
+    else:
+        query = select(Room).join(room_members).where(room_members.c.user_id == user_id)
+    return (await session.scalars(query.order_by(Room.name_key, Room.id))).all()
+
+
+async def get_history(
+    session: AsyncSession,
+    *,
+    room_id: str,
+    before: datetime,
+    chunk_size: int,
+    newer: bool = False,
+    cursor_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Return up to ``chunk_size`` message objects of a room next to ``before``.
+
+    ``newer`` false: the newest messages strictly older than ``before``, newest first;
+    true: the oldest strictly newer, oldest first. With ``cursor_id``, the id of a message
+    of this room, the boundary is that message's exact (timestamp, id) instead, so messages
+    that share a timestamp (or a millisecond) are neither skipped nor repeated across pages.
+    """
+    order = (ChatMessage.timestamp, ChatMessage.id)
+    cursor_ts = None
+    if cursor_id is not None:
+        cursor_ts = await session.scalar(
+            select(ChatMessage.timestamp).where(ChatMessage.id == cursor_id, ChatMessage.room_id == room_id)
+        )
+    if cursor_ts is None:
+        boundary = ChatMessage.timestamp > before if newer else ChatMessage.timestamp < before
+    elif newer:
+        boundary = or_(
+            ChatMessage.timestamp > cursor_ts,
+            and_(ChatMessage.timestamp == cursor_ts, ChatMessage.id > cursor_id),
+        )
+    else:
+        boundary = or_(
+            ChatMessage.timestamp < cursor_ts,
+            and_(ChatMessage.timestamp == cursor_ts, ChatMessage.id < cursor_id),
+        )
+    query = (
+        select(ChatMessage.id, ChatMessage.author_id, User.name, ChatMessage.content, ChatMessage.timestamp)
+        .join(User, User.id == ChatMessage.author_id)
+        .where(ChatMessage.room_id == room_id, boundary)
+        .order_by(*(order if newer else (column.desc() for column in order)))
+        .limit(chunk_size)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        message_json(message_id=mid, user_id=uid, user_name=name, content=content, timestamp=ts)
+        for mid, uid, name, content, ts in rows
+    ]

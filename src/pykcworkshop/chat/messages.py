@@ -1,0 +1,81 @@
+"""Room chat messages: storing a new one, and answering chat-history requests."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pykcworkshop.chat import db
+from pykcworkshop.chat.constants import MAX_HISTORY_CHUNK
+from pykcworkshop.chat.db.models import message_json
+from pykcworkshop.chat.tokens import UserTokenClaims
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    """A valid chat-history request."""
+
+    before: datetime
+    chunk_size: int
+    newer: bool
+    cursor_id: int | None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
+    """Return the request in ``frame``, or the reason it is not a valid one.
+
+    >>> parse_history_request({"timestamp": 0, "chunk_size": 10}).newer
+    False
+    >>> parse_history_request({"timestamp": 0, "chunk_size": 101})
+    'chunk_size must be an integer from 1 to 100'
+    """
+    timestamp, chunk_size, newer = frame.get("timestamp"), frame.get("chunk_size"), frame.get("newer", False)
+    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
+        return "timestamp must be a number: milliseconds since the epoch (UTC)"
+    if not _is_int(chunk_size) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
+        return f"chunk_size must be an integer from 1 to {MAX_HISTORY_CHUNK}"
+    if not isinstance(newer, bool):
+        return "newer must be true or false"
+    cursor = frame.get("after_id" if newer else "before_id")
+    if cursor is not None and not _is_int(cursor):
+        return "before_id/after_id must be a message id (integer)"
+    try:
+        before = datetime.fromtimestamp(timestamp / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return "timestamp is out of range"
+    return HistoryRequest(before=before, chunk_size=chunk_size, newer=newer, cursor_id=cursor)
+
+
+async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str, Any]]:
+    """Return the room's messages that ``request`` asks for, as message objects."""
+    async with db.get_session() as session:
+        return await db.get_history(
+            session,
+            room_id=room_hash,
+            before=request.before,
+            chunk_size=request.chunk_size,
+            newer=request.newer,
+            cursor_id=request.cursor_id,
+        )
+
+
+async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str) -> dict[str, Any]:
+    """Store a message by ``user`` in the room and return its message object."""
+    async with db.get_session() as session:
+        message = await db.create_chat_message(
+            session, author_id=user.user_id, room_id=room_hash, content=content
+        )
+        await session.commit()
+    return message_json(
+        message_id=message.id,
+        user_id=user.user_id,
+        user_name=user.user_name,
+        content=content,
+        timestamp=message.timestamp,
+    )

@@ -1,0 +1,30 @@
+"""A token bucket: allows ``rate`` events per second on average, bursts up to ``burst``."""
+
+from __future__ import annotations
+
+import time
+
+
+class TokenBucket:
+    """Rate limiter for one connection (not thread-safe; one event loop owns it).
+
+    >>> bucket = TokenBucket(rate=1.0, burst=2)
+    >>> bucket.take(), bucket.take(), bucket.take()
+    (True, True, False)
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._updated = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one token if there is one; return whether the event is allowed."""
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True

@@ -1,0 +1,153 @@
+"""Tokens: CSRF tokens, login keys (``user_hash``) and session tokens (``user_token``).
+
+Every check here fails closed: malformed, forged or expired input gives ``None``/``False``,
+never an exception, and comparisons of secrets are constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from quart import current_app, has_app_context
+
+from pykcworkshop.chat.constants import CSRF_TOKEN_MAX_AGE
+
+_CSRF_SALT = "pykcworkshop.csrf"
+_USER_TOKEN_SALT = "pykcworkshop.user-token"
+#: Longer input is rejected before any parsing (no token we issue comes close).
+_MAX_TOKEN_LENGTH = 2048
+_LOGIN_KEY_SEPARATOR = "."
+
+
+def _secret_key() -> str:
+    if has_app_context():
+        return str(current_app.config["SECRET_KEY"])
+    from pykcworkshop.config import load_settings  # scripts and tests outside the app
+
+    return str(load_settings()["SECRET_KEY"])
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_secret_key(), salt=salt)
+
+
+def _loads(salt: str, token: object, max_age: float | None = None) -> Any:
+    """Return the payload of a signed token, or None for anything not valid."""
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    try:
+        return _serializer(salt).loads(token, max_age=max_age)
+    except (BadData, ValueError, TypeError, UnicodeError):
+        return None
+
+
+def generate_csrf() -> str:
+    """Return a fresh signed CSRF token, valid for 31 days.
+
+    >>> from pykcworkshop.chat.tokens import generate_csrf, verify_csrf
+    >>> verify_csrf(generate_csrf())
+    True
+    """
+    return str(_serializer(_CSRF_SALT).dumps(secrets.token_hex(8)))
+
+
+def verify_csrf(token: object) -> bool:
+    """Return whether ``token`` is a CSRF token we signed that has not expired.
+
+    >>> verify_csrf("forged.token.value"), verify_csrf(None)
+    (False, False)
+    """
+    max_age = CSRF_TOKEN_MAX_AGE.total_seconds()
+    return _loads(_CSRF_SALT, token, max_age=max_age) is not None
+
+
+def new_login_key(user_id: int) -> str:
+    """Return a new random login key for ``user_id``; it ends with the id.
+
+    >>> new_login_key(42).endswith(".42")
+    True
+    """
+    return f"{secrets.token_urlsafe(32)}{_LOGIN_KEY_SEPARATOR}{user_id}"
+
+
+def hash_login_key(login_key: str) -> str:
+    """Return the hash of a login key that is stored instead of the key.
+
+    A plain SHA-256 suffices: the key carries 256 random bits, so there is nothing to
+    brute-force, and the hash must not depend on SECRET_KEY (rotating it keeps logins).
+
+    >>> len(hash_login_key("abc.1"))
+    64
+    """
+    return hashlib.sha256(login_key.encode("utf-8")).hexdigest()
+
+
+def login_key_user_id(login_key: object) -> int | None:
+    """Return the user id at the end of a login key, or None if it has none.
+
+    >>> login_key_user_id("Zm9v.17"), login_key_user_id("no-id"), login_key_user_id(5)
+    (17, None, None)
+    """
+    if not isinstance(login_key, str) or len(login_key) > _MAX_TOKEN_LENGTH:
+        return None
+    _, separator, user_id = login_key.rpartition(_LOGIN_KEY_SEPARATOR)
+    if not separator or not user_id.isascii() or not user_id.isdigit():
+        return None
+    return int(user_id)
+
+
+def check_login_key(login_key: str, stored_hash: str) -> bool:
+    """Return whether ``login_key`` matches ``stored_hash``, in constant time.
+
+    >>> check_login_key("abc.1", hash_login_key("abc.1")), check_login_key("x.1", "0" * 64)
+    (True, False)
+    """
+    return hmac.compare_digest(hash_login_key(login_key), stored_hash)
+
+
+@dataclass(frozen=True)
+class UserTokenClaims:
+    """What a valid session token says about its holder."""
+
+    user_id: int
+    user_name: str
+    expires_at: datetime
+
+
+def generate_user_token(*, user_id: int, user_name: str, expires_at: datetime) -> str:
+    """Return a signed session token for a user, valid until ``expires_at`` (aware)."""
+    payload = {"uid": user_id, "name": user_name, "exp": int(expires_at.timestamp())}
+    return str(_serializer(_USER_TOKEN_SALT).dumps(payload))
+
+
+def read_user_token(token: object, now: datetime | None = None) -> UserTokenClaims | None:
+    """Return the claims of an authentic, unexpired session token, else None.
+
+    This checks signature and expiry only; whether the token is still the user's current,
+    unrevoked token is the data layer's question (see ``db.sessions.authenticate``).
+    """
+    payload = _loads(_USER_TOKEN_SALT, token)
+    if not isinstance(payload, dict):
+        return None
+    user_id, user_name, expires = payload.get("uid"), payload.get("name"), payload.get("exp")
+    if not (isinstance(user_id, int) and isinstance(user_name, str) and isinstance(expires, int)):
+        return None
+    expires_at = datetime.fromtimestamp(expires, UTC)
+    if expires_at <= (now or datetime.now(UTC)):
+        return None
+    return UserTokenClaims(user_id=user_id, user_name=user_name, expires_at=expires_at)
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    """Compare two secrets without leaking where they differ.
+
+    >>> constant_time_equal("abc", "abc"), constant_time_equal("abc", "abd")
+    (True, False)
+    """
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

@@ -1,0 +1,17 @@
+"""Small helpers shared across the app."""
+
+from __future__ import annotations
+
+from quart import current_app, has_app_context
+
+from pykcworkshop.config import load_settings
+
+
+def get_domain() -> str:
+    """Return the configured ``SITE_ROOT`` (e.g. ``http://localhost:8000``), no trailing slash.
+
+    Inside a request or app context it reads the app's config; elsewhere (scripts) the
+    environment and ``.env``.
+    """
+    settings = current_app.config if has_app_context() else load_settings()
+    return str(settings["SITE_ROOT"]).rstrip("/")
