@@ -6,14 +6,16 @@ It needs only the standard library, so it works before anything is installed.
 
 import importlib.util
 import pathlib
+from types import ModuleType
 
 ROOT = pathlib.Path(__file__).resolve().parent
 
 
-def _load_envfile():
+def _load_envfile() -> ModuleType:
     # Load the module by path: importing the package would need its dependencies.
     path = ROOT / "src" / "pykcworkshop" / "envfile.py"
     spec = importlib.util.spec_from_file_location("_pykcworkshop_envfile", path)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

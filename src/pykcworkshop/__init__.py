@@ -13,8 +13,8 @@ from typing import Any
 from quart import Quart
 
 from pykcworkshop import config, site
-from pykcworkshop.chat import broker, db, presence
 from pykcworkshop.chat import bp as chat_bp
+from pykcworkshop.chat import broker, db, presence
 from pykcworkshop.chat.api.http.helpers import register_error_handlers
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp

@@ -46,9 +46,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not overrides.get("SECRET_KEY"):
         ensure_env_file()
     load_dotenv(Path.cwd() / ".env", override=False)
-    settings: dict[str, Any] = {
-        name: os.environ.get(name, default) for name, default in SETTINGS.items()
-    }
+    settings: dict[str, Any] = {name: os.environ.get(name, default) for name, default in SETTINGS.items()}
     settings.update(overrides)
     if not settings["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY is empty: set it in the environment or run genenv.py")

@@ -23,15 +23,15 @@ async def form_problem(form_type: object, form_data: object, bearer_user_id: int
         return content_problem(form_data.get("content", ""))
     field, what = ("user_name", "user name") if form_type == "create-user" else ("room_name", "room name")
     value = form_data.get(field)
-    reason = f"{what} is required" if value is None else name_problem(value, what)
-    if reason:
+    if value is None:
+        return f"{what} is required"
+    if reason := name_problem(value, what):
         return reason
-    if form_type == "create-room":
-        owner = bearer_user_id if bearer_user_id is not None else form_data.get("user_id")
-        if not isinstance(owner, int) or isinstance(owner, bool):
-            return "user_id must be the id of the room's future owner"
     async with db.get_session() as session:
         if form_type == "create-user":
             return "this user name is taken" if await db.user_name_taken(session, value) else ""
+        owner = bearer_user_id if bearer_user_id is not None else form_data.get("user_id")
+        if not isinstance(owner, int) or isinstance(owner, bool):
+            return "user_id must be the id of the room's future owner"
         owned = await db.room_name_owned(session, owner_id=owner, room_name=value)
         return "you already own a room with this name" if owned else ""

@@ -38,7 +38,7 @@ def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
     timestamp, chunk_size, newer = frame.get("timestamp"), frame.get("chunk_size"), frame.get("newer", False)
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
         return "timestamp must be a number: milliseconds since the epoch (UTC)"
-    if not _is_int(chunk_size) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
         return f"chunk_size must be an integer from 1 to {MAX_HISTORY_CHUNK}"
     if not isinstance(newer, bool):
         return "newer must be true or false"

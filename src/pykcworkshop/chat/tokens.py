@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +29,9 @@ _LOGIN_KEY_SEPARATOR = "."
 def _secret_key() -> str:
     if has_app_context():
         return str(current_app.config["SECRET_KEY"])
-    from pykcworkshop.config import load_settings  # scripts and tests outside the app
+    if os.environ.get("SECRET_KEY"):  # scripts and tests outside the app
+        return os.environ["SECRET_KEY"]
+    from pykcworkshop.config import load_settings
 
     return str(load_settings()["SECRET_KEY"])
 
@@ -37,7 +40,7 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(_secret_key(), salt=salt)
 
 
-def _loads(salt: str, token: object, max_age: float | None = None) -> Any:
+def _loads(salt: str, token: object, max_age: int | None = None) -> Any:
     """Return the payload of a signed token, or None for anything not valid."""
     if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
@@ -63,7 +66,7 @@ def verify_csrf(token: object) -> bool:
     >>> verify_csrf("forged.token.value"), verify_csrf(None)
     (False, False)
     """
-    max_age = CSRF_TOKEN_MAX_AGE.total_seconds()
+    max_age = int(CSRF_TOKEN_MAX_AGE.total_seconds())
     return _loads(_CSRF_SALT, token, max_age=max_age) is not None
 
 

@@ -223,11 +223,7 @@ async def get_user_by_id(session: AsyncSession, user_id: int) -> User:
 
 async def get_user_by_name(session: AsyncSession, user_name: str) -> User:
     """Return the user named ``user_name`` (any case); raise ``NoResultFound`` if absent."""
-    query = (
-        select(User)
-        .where(User.name_key == name_key(user_name))
-        .options(selectinload(User.joined_rooms))
-    )
+    query = select(User).where(User.name_key == name_key(user_name)).options(selectinload(User.joined_rooms))
     return (await session.execute(query)).scalars().one()
 
 

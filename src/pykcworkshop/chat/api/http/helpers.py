@@ -124,4 +124,3 @@ def string_field(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str):
         raise bad_request(f"{name} must be a string")
     return value
-

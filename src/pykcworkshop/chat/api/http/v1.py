@@ -12,7 +12,6 @@ from quart import Blueprint, Response, jsonify
 from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
-from pykcworkshop.chat.channels import broker, room_channel
 from pykcworkshop.chat.api.http.helpers import (
     bad_request,
     check_csrf,
@@ -22,6 +21,7 @@ from pykcworkshop.chat.api.http.helpers import (
     string_field,
     unauthorized,
 )
+from pykcworkshop.chat.channels import broker, room_channel
 from pykcworkshop.chat.validation import name_problem
 
 bp = Blueprint("http_v1", __name__, url_prefix="/chat/api/v1")

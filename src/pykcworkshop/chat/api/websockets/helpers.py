@@ -71,7 +71,9 @@ def _origin_allowed(origin: str) -> bool:
     netloc = parts.netloc.lower()
     host = websocket.headers.get("Host", "").lower()
     site = urlsplit(str(current_app.config["SITE_ROOT"]))
-    allowed = {entry.strip().rstrip("/").lower() for entry in str(current_app.config["ALLOWED_ORIGINS"]).split(",")}
+    allowed = {
+        entry.strip().rstrip("/").lower() for entry in str(current_app.config["ALLOWED_ORIGINS"]).split(",")
+    }
     return (
         netloc == host
         or (parts.scheme, netloc) == (site.scheme, site.netloc.lower())
@@ -202,6 +204,7 @@ class ClientSocket:
             if problem := content_problem(content):
                 await self.send_error(problem)
                 continue
+            assert isinstance(content, str)  # content_problem checked it
             yield content
 
 
@@ -217,9 +220,7 @@ async def _forward(subscription: AsyncIterator[str], handler: asyncio.Task[Any])
     except (SubscriberLagging, TimeoutError):
         log.info("closing a websocket that fell behind its room")
         with suppress(Exception):
-            await asyncio.wait_for(
-                websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; reconnect"), 1.0
-            )
+            await asyncio.wait_for(websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; reconnect"), 1.0)
         handler.cancel()
 
 

@@ -202,7 +202,7 @@ async def form_validation() -> None:
     async with serve(VALIDATION_RATE) as socket:
         async for frame in socket.json_objects():
             form_data = frame.get("form_data")
-            reason = await form_problem(frame.get("type"), form_data, user and user.user_id)
+            reason = await form_problem(frame.get("type"), form_data, user.user_id if user else None)
             await socket.send_json(
                 {"form_data": form_data, "validation_failed": bool(reason), "failure_reason": reason}
             )

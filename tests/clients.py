@@ -1,0 +1,94 @@
+"""Test helpers: seeding through the data layer, and websocket clients for the live server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from pykcworkshop.chat import db
+from pykcworkshop.chat.tokens import generate_csrf
+
+API = "/chat/api/v1"
+
+
+def unique_name(prefix: str = "user") -> str:
+    """Return a name no other test uses (at most 32 characters)."""
+    return f"{prefix[:20]}-{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    """A user created for a test, with their login key and session token."""
+
+    id: int
+    name: str
+    login_key: str
+    token: str
+
+
+class Seeder:
+    """Creates users, rooms and messages directly in the live server's database."""
+
+    async def user(self, name: str | None = None, *, token_expiration: timedelta | None = None) -> SeededUser:
+        """Create a user and return their credentials."""
+        async with db.get_session() as session:
+            extra = {} if token_expiration is None else {"token_expiration": token_expiration}
+            user, login_key = await db.create_user(session, user_name=name or unique_name(), **extra)
+            await session.commit()
+        return SeededUser(user.id, user.name, login_key, user.token.token)
+
+    async def room(self, owner: SeededUser, *members: SeededUser, name: str | None = None) -> str:
+        """Create a room owned by ``owner`` with ``members`` joined; return its hash."""
+        async with db.get_session() as session:
+            room = await db.create_room(session, room_name=name or unique_name("room"), creator_id=owner.id)
+            for member in members:
+                await db.add_user_to_room(session, user_id=member.id, room_id=room.id)
+            await session.commit()
+        return room.id
+
+
+def subprotocols(
+    user: SeededUser | None = None, *, csrf: str | None = None, extra: tuple[str, ...] = ("chat.v1",)
+) -> list[str]:
+    """Return the subprotocol list a browser client offers."""
+    offered = [*extra, f"csrf{csrf if csrf is not None else generate_csrf()}"]
+    if user is not None:
+        offered.append(f"Bearer{user.token}")
+    return offered
+
+
+def ws_connect(ws_url: str, path: str, user: SeededUser | None = None, **kwargs: Any) -> Any:
+    """Open a websocket to ``/chat/api/v1<path>`` with a valid CSRF token (and bearer)."""
+    offered = kwargs.pop("subprotocols", None) or subprotocols(user)
+    return connect(f"{ws_url}{API}{path}", subprotocols=offered, open_timeout=10, **kwargs)
+
+
+async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> Any:
+    """Return the next frame from ``ws`` parsed as JSON."""
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def assert_silent(ws: ClientConnection, wait: float = 0.3) -> None:
+    """Assert that ``ws`` receives nothing for ``wait`` seconds."""
+    try:
+        frame = await asyncio.wait_for(ws.recv(), wait)
+    except TimeoutError:
+        return
+    raise AssertionError(f"expected no frame, got {frame!r}")
+
+
+async def handshake_status(ws_url: str, path: str, offered: list[str], **kwargs: Any) -> int:
+    """Return the HTTP status with which the server refuses a websocket handshake."""
+    try:
+        async with connect(f"{ws_url}{API}{path}", subprotocols=offered, open_timeout=10, **kwargs):
+            pass
+    except websockets.exceptions.InvalidStatus as refused:
+        return refused.response.status_code
+    raise AssertionError(f"handshake to {path} was accepted")

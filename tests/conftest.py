@@ -1,0 +1,90 @@
+"""Shared fixtures: one live hypercorn server per test session, and data seeding.
+
+The server runs in a temporary directory with its own SECRET_KEY and database (SQLite by
+default; ``PYKC_TEST_DB_URI`` / ``PYKC_TEST_BROKER_URL`` point it elsewhere), so the suite
+never touches a developer's ``.env`` or database. Tests seed data through the data-layer
+API on the same database, and sign CSRF tokens with the server's secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from pykcworkshop.chat import db
+from pykcworkshop.chat.tokens import generate_csrf
+from tests.clients import Seeder
+from tests.live_server import LiveServer, server_env
+
+
+def backend_overrides() -> dict[str, str]:
+    """Return DB_URI/BROKER_URL overrides for the test server from PYKC_TEST_* variables."""
+    overrides = {}
+    for name in ("DB_URI", "BROKER_URL"):
+        value = os.environ.get(f"PYKC_TEST_{name}")
+        if value:
+            overrides[name] = value
+    return overrides
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Start the app in hypercorn for the whole session; stop it by its pid at the end."""
+    workdir = tmp_path_factory.mktemp("server")
+    env = server_env(workdir, **backend_overrides())
+    server = LiveServer(workdir, env).start()
+    # Sign tokens in this process exactly as the server does.
+    previous = os.environ.get("SECRET_KEY")
+    os.environ["SECRET_KEY"] = env["SECRET_KEY"]
+    try:
+        yield server
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("SECRET_KEY", None)
+        else:
+            os.environ["SECRET_KEY"] = previous
+
+
+@pytest.fixture(scope="session")
+def http_url(live_server: LiveServer) -> str:
+    """Base HTTP URL of the live server, e.g. ``http://127.0.0.1:43121``."""
+    return live_server.http_url
+
+
+@pytest.fixture(scope="session")
+def ws_url(live_server: LiveServer) -> str:
+    """Base websocket URL of the live server, e.g. ``ws://127.0.0.1:43121``."""
+    return live_server.ws_url
+
+
+@pytest.fixture(scope="session")
+async def database(live_server: LiveServer) -> AsyncIterator[None]:
+    """Connect this process's data layer to the live server's database."""
+    db.connect(live_server.env["DB_URI"])
+    yield
+    await db.dispose()
+
+
+@pytest.fixture
+def csrf(live_server: LiveServer) -> str:
+    """A fresh CSRF token the live server accepts."""
+    return generate_csrf()
+
+
+@pytest.fixture
+async def api(http_url: str, csrf: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for ``/chat/api/v1`` that sends a valid X-CSRF-TOKEN."""
+    async with httpx.AsyncClient(
+        base_url=f"{http_url}/chat/api/v1", headers={"X-CSRF-TOKEN": csrf}, timeout=10
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def seed(database: None) -> Seeder:
+    """Create users and rooms through the data-layer API."""
+    return Seeder()

@@ -1,0 +1,105 @@
+"""A real hypercorn process serving the app, for tests and benchmarks.
+
+The server runs in its own temporary directory with its own secrets and database, so it
+never reads or writes a developer's ``.env`` or database. It binds port 0 and reports the
+port it got, so parallel test runs never race for a port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pykcworkshop import envfile
+
+_RUNNING_ON = re.compile(r"Running on (https?)://([\d.]+):(\d+)")
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass
+class LiveServer:
+    """A running server process and where to reach it."""
+
+    workdir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    http_url: str = ""
+    ws_url: str = ""
+    log_lines: list[str] = field(default_factory=list)
+
+    @property
+    def log(self) -> str:
+        """Everything the server printed so far."""
+        return "".join(self.log_lines)
+
+    def start(self, timeout: float = STARTUP_TIMEOUT) -> LiveServer:
+        """Start hypercorn and wait until it listens; fail fast with its log if it dies."""
+        config = self.workdir / "server.toml"
+        config.write_text(envfile.render_server_toml(bind="127.0.0.1:0"), encoding="utf-8")
+        command = [
+            sys.executable, "-m", "hypercorn", "--config", str(config),
+            "--bind", "127.0.0.1:0", "pykcworkshop:create_app()",
+        ]  # fmt: skip
+        self.log_lines.clear()
+        self.process = subprocess.Popen(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        ready = threading.Event()
+        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"test server did not start; its log:\n{self.log}")
+        return self
+
+    def _pump(self, ready: threading.Event) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log_lines.append(line)
+            match = _RUNNING_ON.search(line)
+            if match and not ready.is_set():
+                scheme, host, port = match.groups()
+                self.http_url = f"{scheme}://{host}:{port}"
+                self.ws_url = f"{'wss' if scheme == 'https' else 'ws'}://{host}:{port}"
+                ready.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop this server process (by its own pid) and wait for it to exit."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def server_env(workdir: Path, **overrides: str) -> dict[str, str]:
+    """Return the environment of a test server: fresh secret, temporary SQLite database."""
+    env = dict(os.environ)
+    env.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SITE_ROOT="http://localhost:8000",
+        LOG_LEVEL="INFO",
+        DB_URI=f"sqlite+aiosqlite:///{workdir / 'chat.sqlite3'}",
+        BROKER_URL="memory://",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
