@@ -38,7 +38,9 @@ def _configure_logging(level: str) -> None:
 
 
 def _build_app(chat_config: dict[str, Any] | None) -> Quart:
-    app = Quart(__name__)
+    # The instance folder (default SQLite database) sits in the working directory, next to
+    # .env, rather than inside the package source.
+    app = Quart(__name__, instance_path=os.path.join(os.getcwd(), "instance"))
     settings = config.load_settings(chat_config)
     app.config.update(settings)
     if not app.config["DB_URI"]:
