@@ -39,13 +39,17 @@ class LiveServer:
         """Everything the server printed so far."""
         return "".join(self.log_lines)
 
-    def start(self, timeout: float = STARTUP_TIMEOUT) -> LiveServer:
-        """Start hypercorn and wait until it listens; fail fast with its log if it dies."""
+    def start(self, timeout: float = STARTUP_TIMEOUT, *, port: int = 0) -> LiveServer:
+        """Start hypercorn and wait until it listens; fail fast with its log if it dies.
+
+        ``port`` 0 lets the system pick a free port (read back from the server's log).
+        """
+        bind = f"127.0.0.1:{port}"
         config = self.workdir / "server.toml"
-        config.write_text(envfile.render_server_toml(bind="127.0.0.1:0"), encoding="utf-8")
+        config.write_text(envfile.render_server_toml(bind=bind), encoding="utf-8")
         command = [
             sys.executable, "-m", "hypercorn", "--config", str(config),
-            "--bind", "127.0.0.1:0", "pykcworkshop:create_app()",
+            "--bind", bind, "pykcworkshop:create_app()",
         ]  # fmt: skip
         self.log_lines.clear()
         self.process = subprocess.Popen(
@@ -77,6 +81,17 @@ class LiveServer:
                 self.http_url = f"{scheme}://{host}:{port}"
                 self.ws_url = f"{'wss' if scheme == 'https' else 'ws'}://{host}:{port}"
                 ready.set()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self.http_url.rsplit(":", 1)[1])
+
+    def restart(self) -> LiveServer:
+        """Stop the server and start it again on the same port, with the same database."""
+        port = self.port
+        self.stop()
+        return self.start(port=port)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop this server process (by its own pid) and wait for it to exit."""
