@@ -1,0 +1,151 @@
+// HTTP calls to /chat/api/v1: adds the X-CSRF-TOKEN and Bearer headers, turns error
+// responses (application/problem+json) into ApiError, and reports 401s on authenticated
+// calls so the app can drop the session. Also builds the ws(s):// URLs for the sockets.
+
+import { API_BASE } from "./constants.mjs";
+import { csrfToken } from "./session.mjs";
+
+/** A failed request. `status` is the HTTP status, or 0 when the server was not reached. */
+export class ApiError extends Error {
+  constructor(status, message, { title = "", detail = "", body = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.body = body;
+  }
+
+  get isNetworkError() {
+    return this.status === 0;
+  }
+}
+
+let tokenProvider = () => null;
+let unauthorizedHandler = () => {};
+
+/** Tell the API where to find the current session token (a function returning it or null). */
+export function setTokenProvider(provider) {
+  tokenProvider = provider;
+}
+
+/** Called with the ApiError whenever an authenticated request gets 401. */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+
+async function readBody(response) {
+  const text = await response.text().catch(() => "");
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function errorFrom(response, body) {
+  // RFC 9457 problem details: {"title", "status", "detail", ...}
+  const problem = body && typeof body === "object" ? body : {};
+  const title = typeof problem.title === "string" ? problem.title : "";
+  const detail = typeof problem.detail === "string" ? problem.detail : "";
+  const message = detail || title || `The server answered ${response.status}.`;
+  return new ApiError(response.status, message, { title, detail, body });
+}
+
+async function request(method, path, { body, auth = true } = {}) {
+  const headers = {
+    "X-CSRF-TOKEN": csrfToken(),
+    Accept: "application/json, application/problem+json",
+  };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) {
+    const token = tokenProvider();
+    if (!token) {
+      const error = new ApiError(401, "You are not logged in.");
+      unauthorizedHandler(error);
+      throw error;
+    }
+    headers.Authorization = `Bearer ${token}`;
+  }
+
+  let response;
+  try {
+    response = await fetch(API_BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
+  }
+
+  const data = await readBody(response);
+  if (response.ok) return data;
+  const error = errorFrom(response, data);
+  if (response.status === 401 && auth) unauthorizedHandler(error);
+  throw error;
+}
+
+const seg = (value) => encodeURIComponent(String(value));
+
+/** POST /user/create → {user_hash, user_name} */
+export const createUser = (userName) =>
+  request("POST", "/user/create", {
+    body: { user_name: userName },
+    auth: false,
+  });
+
+/** POST /user/login → {user_id, user_name, user_token} */
+export const login = (userHash) =>
+  request("POST", "/user/login", {
+    body: { user_hash: userHash },
+    auth: false,
+  });
+
+/** GET /room/<hash> → {room_hash, room_name} */
+export const getRoom = (roomHash) => request("GET", `/room/${seg(roomHash)}`);
+
+/** POST /room/create → {room_hash, room_name} */
+export const createRoom = (roomName) =>
+  request("POST", "/room/create", { body: { room_name: roomName } });
+
+/** GET /user/rooms/joined → [{room_hash, room_name}] */
+export const joinedRooms = () => request("GET", "/user/rooms/joined");
+
+/** GET /user/rooms/owned → [{room_hash, room_name}] */
+export const ownedRooms = () => request("GET", "/user/rooms/owned");
+
+/** PUT /room/<hash>/join → {room_token, room_name} */
+export const joinRoom = (roomHash) => request("PUT", `/room/${seg(roomHash)}/join`);
+
+/** GET /room/<hash>/members → [{user_name, user_id}] */
+export const roomMembers = (roomHash) => request("GET", `/room/${seg(roomHash)}/members`);
+
+/**
+ * Whether the server answers HTTP at all. A browser cannot tell a refused WebSocket
+ * handshake from a server that is down; if HTTP works, the socket is being refused.
+ */
+export async function serverReachable() {
+  try {
+    await fetch("/robots.txt", {
+      method: "GET",
+      cache: "no-store",
+      credentials: "omit",
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ws:// or wss:// (matching the page) URL of a socket path under the API. */
+export function socketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${API_BASE}${path}`;
+}
+
+/** Encode a path segment (room hash, user id) for REST and socket paths. */
+export { seg as pathSegment };

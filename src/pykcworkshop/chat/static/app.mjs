@@ -1,0 +1,261 @@
+// The chat page's entry point: wires the modules together and moves between the signed-out
+// view, the signed-in view and the open room. Loaded by chat.html as the one module script.
+//
+// Module map (one job each):
+//   constants   limits, paths, timings        dom          element helpers (no HTML strings)
+//   session     localStorage + CSRF token     api          HTTP calls, problem+json errors
+//   socket      reconnecting WebSocket        connection   "Reconnecting…" banner
+//   toast       notifications                 clipboard    copy with a plain-http fallback
+//   validation  live form checks              messages     message list, order, scrolling
+//   history     chat-history requests         chat         the room's conversation
+//   members     member list, statuses         sync         client-sync event protocol
+//   dm          direct messages               rooms        rooms sidebar, create, join
+//   room        one open room, wired          auth         sign up, key dialog, log in
+//   layout      drawers on small screens      app          this file
+//
+// Stable hooks for end-to-end tests (ids unless noted):
+//   Signed out   #auth-view, #signup-name, #signup-submit, #signup-reason,
+//                #login-key-input, #login-submit, #login-error, #invite-note
+//   Key dialog   #login-key-dialog, #login-key-display (a <code>: read its textContent),
+//                #login-key-copy, #login-key-done (closes the dialog; the app is then shown)
+//   Header       #current-user, #logout, #sidebar-toggle, #members-toggle (phones only)
+//   Rooms        #app-view, #joined-rooms, #owned-rooms (each room a
+//                [data-testid=room] button with data-room-hash), #room-create-name,
+//                #room-create-submit, #room-create-reason, #room-join-hash (a key or a
+//                share link), #room-join-submit, #room-join-reason
+//   Open room    #no-room (shown when none is open; #no-room-show-rooms opens the rooms
+//                on phones), #room-view (data-room-hash of the open room), #room-title,
+//                #share-link (button; data-share-url holds the link)
+//   Messages     #messages (scroll container), #message-list; each message is
+//                [data-testid=message] with data-author, data-user-id, data-own,
+//                data-system, data-message-id (when the server sends an id), containing
+//                [data-testid=message-content] and [data-testid=message-author] (not on
+//                system messages); #new-messages-pill, #history-start ("This is the
+//                beginning of the conversation"), #history-loading, #chat-unavailable
+//   Composer     #message-input, #message-send, #message-counter ("n / 512"),
+//                #message-reason, #typing-indicator
+//   Members      #members; each [data-testid=member] with data-user-id and data-status
+//                (Online | Typing | Offline), containing [data-testid=member-status] and,
+//                for everyone but yourself, a button that opens the DM and
+//                [data-testid=unread-badge] (hidden when 0)
+//   DMs          #dm-panel, #dm-title, #dm-close, #dm-note ("Direct messages are not
+//                saved…"), #dm-messages (messages as above), #dm-empty, #dm-input,
+//                #dm-send, #dm-counter, #dm-reason
+//   Health       #connection-banner (data-state: reconnecting | failed),
+//                #connection-banner-text, #connection-retry
+//   Toasts       #toasts; each [data-testid=toast] with data-kind (info|success|error)
+
+import * as api from "./api.mjs";
+import { copyText } from "./clipboard.mjs";
+import { ConnectionMonitor } from "./connection.mjs";
+import { byId, isShown } from "./dom.mjs";
+import { AuthView } from "./auth.mjs";
+import { Drawers } from "./layout.mjs";
+import { RoomSession } from "./room.mjs";
+import { RoomsSidebar } from "./rooms.mjs";
+import {
+  clearSession,
+  isSessionStorageEvent,
+  lastRoom,
+  loadSession,
+  rememberRoom,
+  saveSession,
+} from "./session.mjs";
+import { clearToasts, toast } from "./toast.mjs";
+import { FormValidator } from "./validation.mjs";
+
+const ui = {
+  main: byId("main"),
+  authView: byId("auth-view"),
+  appView: byId("app-view"),
+  userMenu: byId("user-menu"),
+  currentUser: byId("current-user"),
+  logout: byId("logout"),
+  inviteNote: byId("invite-note"),
+  shareLink: byId("share-link"),
+  roomCreateName: byId("room-create-name"),
+};
+
+/** The logged-in session {user_id, user_name, user_token}, or null. */
+let session = null;
+/** The open RoomSession, or null. */
+let room = null;
+/** A room hash from a share link (?room=…) to join once logged in. */
+let pendingInvite = new URLSearchParams(window.location.search).get("room")?.trim() || null;
+
+const monitor = new ConnectionMonitor({
+  banner: byId("connection-banner"),
+  text: byId("connection-banner-text"),
+  retryButton: byId("connection-retry"),
+});
+
+/** Server error frames ({"error": …}) are shown as toasts, never as chat messages. */
+function showErrorFrame(reason) {
+  toast(reason, { kind: "error", key: `server-error:${reason}` });
+}
+
+const validator = new FormValidator({ monitor, onErrorFrame: showErrorFrame });
+const drawers = new Drawers();
+const sidebar = new RoomsSidebar({
+  validator,
+  getSession: () => session,
+  onOpenRoom: (info) => openRoom(info),
+});
+const auth = new AuthView({
+  validator,
+  onLoggedIn: (newSession) => enterApp(newSession),
+});
+
+api.setTokenProvider(() => session?.user_token ?? null);
+api.onUnauthorized(() => endSession("Your session has ended. Please log in again."));
+
+// ---- views ------------------------------------------------------------------------------
+
+function showSignedOut({ focusLogin = false } = {}) {
+  ui.appView.hidden = true;
+  ui.userMenu.hidden = true;
+  ui.currentUser.textContent = "";
+  drawers.setAvailable(false);
+  ui.inviteNote.hidden = !pendingInvite;
+  auth.show({ focusLogin });
+}
+
+async function enterApp(newSession) {
+  session = newSession;
+  saveSession(session);
+  auth.hide();
+  ui.currentUser.textContent = session.user_name;
+  ui.userMenu.hidden = false;
+  ui.appView.hidden = false;
+  drawers.setAvailable(true);
+  // A sensible place for the cursor until we know whether a room opens.
+  if (isShown(ui.roomCreateName)) ui.roomCreateName.focus();
+  else ui.main.focus();
+
+  try {
+    await sidebar.refresh();
+  } catch (error) {
+    if (error.status !== 401)
+      toast(`Could not load your rooms: ${error.message}`, { kind: "error" });
+    if (session !== newSession) return;
+  }
+  if (session !== newSession) return; // logged out meanwhile
+
+  if (pendingInvite) {
+    const roomHash = pendingInvite;
+    pendingInvite = null;
+    forgetInviteInUrl();
+    try {
+      await sidebar.join(roomHash);
+      return;
+    } catch (error) {
+      if (error.status === 401) return;
+      toast(`Could not join the room from the link: ${error.message}`, {
+        kind: "error",
+      });
+    }
+  }
+
+  const previous = lastRoom();
+  if (previous && sidebar.isJoined(previous)) {
+    openRoom({ room_hash: previous, room_name: sidebar.nameOf(previous) });
+  }
+}
+
+function forgetInviteInUrl() {
+  const url = new URL(window.location.href);
+  url.searchParams.delete("room");
+  window.history.replaceState(window.history.state, "", `${url.pathname}${url.search}${url.hash}`);
+}
+
+function openRoom({ room_hash: roomHash, room_name: roomName }) {
+  if (!session) return;
+  drawers.closeSidebar();
+  if (room?.roomHash === roomHash) {
+    room.focusComposer();
+    return;
+  }
+  closeRoom();
+  room = new RoomSession({
+    room: { room_hash: roomHash, room_name: roomName },
+    session,
+    validator,
+    monitor,
+    onErrorFrame: showErrorFrame,
+    onShowPeople: () => drawers.showPeople(),
+  });
+  room.start();
+  rememberRoom(roomHash);
+  sidebar.setActive(roomHash);
+  room.focusComposer();
+
+  if (!roomName) {
+    // Opened before we knew its name (e.g. the last room of a previous visit).
+    const opened = room;
+    api
+      .getRoom(roomHash)
+      .then((info) => room === opened && opened.setName(info?.room_name))
+      .catch(() => {});
+  }
+}
+
+function closeRoom() {
+  room?.close();
+  room = null;
+  sidebar.setActive(null);
+}
+
+function logOut({ focusLogin = true } = {}) {
+  closeRoom();
+  session = null;
+  clearSession();
+  sidebar.reset();
+  clearToasts();
+  showSignedOut({ focusLogin });
+}
+
+/** Called on any 401 from the API: the token is no longer good. */
+function endSession(message) {
+  if (!session) return;
+  logOut();
+  toast(message, { kind: "error", key: "session-ended", timeout: 0 });
+}
+
+// ---- page-wide controls -----------------------------------------------------------------
+
+ui.logout.addEventListener("click", () => logOut());
+
+ui.shareLink.addEventListener("click", async () => {
+  const link = ui.shareLink.dataset.shareUrl;
+  if (!link) return;
+  if (await copyText(link)) {
+    toast("Share link copied. Anyone with the link can join this room.", {
+      kind: "success",
+    });
+  } else {
+    toast(`Copy this link to share the room: ${link}`, {
+      kind: "info",
+      timeout: 0,
+    });
+  }
+});
+
+// Another tab logged in or out: follow it.
+window.addEventListener("storage", (event) => {
+  if (!isSessionStorageEvent(event)) return;
+  const stored = loadSession();
+  if (!stored && session) {
+    logOut({ focusLogin: false });
+    toast("You logged out in another tab.", { kind: "info" });
+  } else if (stored && stored.user_token !== session?.user_token) {
+    closeRoom();
+    enterApp(stored);
+  }
+});
+
+// ---- start ------------------------------------------------------------------------------
+
+validator.start();
+const stored = loadSession();
+if (stored) enterApp(stored);
+else showSignedOut();

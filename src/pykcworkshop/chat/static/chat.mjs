@@ -1,0 +1,370 @@
+// The open room's conversation: the live /chat-message socket, the composer (Enter to send,
+// Shift+Enter for a new line, a live counter and the server's verdict), paging back through
+// /chat-history when the reader scrolls up, and catching up on what was missed while the
+// connection was down.
+
+import { CATCH_UP_PAGE_SIZE, HISTORY_PAGE_SIZE, MAX_CONTENT_LENGTH } from "./constants.mjs";
+import { byId } from "./dom.mjs";
+import { HistoryClient } from "./history.mjs";
+import { MessageList, normalizeMessage } from "./messages.mjs";
+import { ReconnectingSocket } from "./socket.mjs";
+import { pathSegment } from "./api.mjs";
+import { toast } from "./toast.mjs";
+import { charLength, contentProblem } from "./validation.mjs";
+
+const NEAR_TOP_PX = 200;
+const MAX_CATCH_UP_ROUNDS = 50;
+const MAX_CATCH_UP_ATTEMPTS = 3;
+const INITIAL_LOAD_RETRIES = 5;
+
+// Whole milliseconds for history cursors. The server compares "strictly older/newer" with
+// microsecond timestamps, so we round towards the shown message and let de-duplication drop
+// it (and any same-millisecond neighbours) instead of skipping messages. When the message
+// has an id we also send before_id/after_id, which a server may use as the exact boundary.
+const msCeil = (message) => Math.ceil(message.micros / 1000);
+const msFloor = (message) => Math.floor(message.micros / 1000);
+
+export class RoomChat {
+  #session;
+  #abort = new AbortController();
+  #closed = false;
+  #chatSocket;
+  #history;
+  #list;
+  #field;
+  #ui;
+  #verdict = { failed: false, reason: "" };
+  #initialState = "pending"; // "pending" | "loading" | "done"
+  #catchUpAfterInitial = false;
+  #initialFailures = 0;
+  #loadingOlder = false;
+  #reachedBeginning = false;
+  #olderStrict = false; // step strictly past a millisecond full of duplicates
+  #onTyping;
+  #onStoppedTyping;
+
+  /**
+   * @param {object} options
+   *   roomHash, session ({user_id, user_token…}), validator (FormValidator), monitor,
+   *   onErrorFrame(reason), onGiveUp(reason) when a socket is refused,
+   *   onTyping() on every keystroke with text in the box,
+   *   onStoppedTyping() after a message went out or the box was emptied
+   */
+  constructor({
+    roomHash,
+    session,
+    validator,
+    monitor,
+    onErrorFrame,
+    onGiveUp,
+    onTyping,
+    onStoppedTyping,
+  }) {
+    this.#session = session;
+    this.#onTyping = onTyping;
+    this.#onStoppedTyping = onStoppedTyping;
+    this.#ui = {
+      scroller: byId("messages"),
+      list: byId("message-list"),
+      pill: byId("new-messages-pill"),
+      start: byId("history-start"),
+      loading: byId("history-loading"),
+      unavailable: byId("chat-unavailable"),
+      form: byId("message-form"),
+      input: byId("message-input"),
+      send: byId("message-send"),
+      counter: byId("message-counter"),
+      reason: byId("message-reason"),
+    };
+    const bearer = () => this.#session.user_token;
+    const room = pathSegment(roomHash);
+
+    this.#list = new MessageList({
+      scroller: this.#ui.scroller,
+      list: this.#ui.list,
+      myId: session.user_id,
+      pill: this.#ui.pill,
+      onNearTop: () => this.#loadOlder(),
+    });
+
+    this.#chatSocket = new ReconnectingSocket(`/room/${room}/chat-message`, {
+      name: "chat",
+      bearer,
+      onOpen: ({ reconnected }) => this.#chatOpened(reconnected),
+      onMessage: (message) => this.#list.add([message], { position: "live" }),
+      onErrorFrame,
+      onGiveUp: (reason) => {
+        this.#showUnavailable("Live chat is unavailable: the server refused the connection.");
+        onGiveUp?.(reason);
+      },
+    });
+    this.#chatSocket.onStateChange(() => this.#renderComposer());
+    monitor?.track(this.#chatSocket);
+
+    this.#history = new HistoryClient(roomHash, {
+      bearer,
+      monitor,
+      onGiveUp,
+      onErrorFrame,
+    });
+
+    this.#field = validator.field({
+      type: "chat-message",
+      formData: () => ({ content: this.#ui.input.value }),
+      local: ({ content }) => contentProblem(content),
+      onResult: ({ failed, reason }) => {
+        this.#verdict = { failed, reason };
+        this.#renderComposer();
+      },
+    });
+
+    this.#bindComposer();
+  }
+
+  start() {
+    this.#ui.start.hidden = true;
+    this.#ui.loading.hidden = true;
+    this.#ui.unavailable.hidden = true;
+    this.#ui.input.value = "";
+    this.#verdict = { failed: false, reason: "" };
+    this.#renderComposer();
+    this.#chatSocket.start();
+    this.#history.start();
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.#field.dispose();
+    this.#chatSocket.close();
+    this.#history.close();
+    this.#list.destroy();
+    this.#ui.start.hidden = true;
+    this.#ui.loading.hidden = true;
+    this.#ui.unavailable.hidden = true;
+    this.#ui.input.value = "";
+  }
+
+  focusComposer() {
+    this.#ui.input.focus();
+  }
+
+  // ---- composer -------------------------------------------------------------------------
+
+  #bindComposer() {
+    const { signal } = this.#abort;
+    const { form, input } = this.#ui;
+    form.addEventListener(
+      "submit",
+      (event) => {
+        event.preventDefault();
+        this.#send();
+      },
+      { signal },
+    );
+    input.addEventListener(
+      "keydown",
+      (event) => {
+        // Enter sends; Shift+Enter is a new line; Enter while composing (IME) is not a send.
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.#send();
+        }
+      },
+      { signal },
+    );
+    input.addEventListener(
+      "input",
+      () => {
+        if (input.value === "") {
+          this.#verdict = { failed: false, reason: "" };
+          this.#renderComposer();
+          this.#onStoppedTyping?.();
+          return;
+        }
+        this.#field.check();
+        this.#renderComposer();
+        this.#onTyping?.();
+      },
+      { signal },
+    );
+  }
+
+  #send() {
+    const { input } = this.#ui;
+    if (!this.#canSend()) return;
+    const content = input.value.trim();
+    if (!this.#chatSocket.send({ content })) {
+      toast("Not connected: your message was not sent. It is still in the box.", {
+        kind: "error",
+        key: "chat-not-sent",
+      });
+      return;
+    }
+    input.value = "";
+    this.#verdict = { failed: false, reason: "" };
+    this.#renderComposer();
+    this.#onStoppedTyping?.();
+  }
+
+  #canSend() {
+    const value = this.#ui.input.value;
+    return (
+      this.#chatSocket.isOpen &&
+      value.trim() !== "" &&
+      !this.#verdict.failed &&
+      contentProblem(value) === ""
+    );
+  }
+
+  #renderComposer() {
+    if (this.#closed) return;
+    const { input, send, counter, reason } = this.#ui;
+    const length = charLength(input.value);
+    counter.textContent = `${length} / ${MAX_CONTENT_LENGTH}`;
+    counter.dataset.over = String(length > MAX_CONTENT_LENGTH);
+    reason.textContent = this.#verdict.failed ? this.#verdict.reason : "";
+    input.setAttribute("aria-invalid", String(this.#verdict.failed));
+    send.disabled = !this.#canSend();
+  }
+
+  // ---- loading messages ---------------------------------------------------------------------
+
+  #chatOpened(reconnected) {
+    this.#ui.unavailable.hidden = true;
+    if (this.#initialState === "pending") {
+      // Load the first page only once live messages flow, so nothing falls in between.
+      this.#loadInitial();
+    } else if (this.#initialState === "loading") {
+      this.#catchUpAfterInitial = true;
+    } else if (reconnected) {
+      this.#catchUp(this.#list.newest());
+    }
+  }
+
+  async #loadInitial() {
+    this.#initialState = "loading";
+    try {
+      // A minute ahead of our clock, in case it runs behind the server's.
+      const page = await this.#history.fetch({
+        timestamp: Date.now() + 60_000,
+        chunk_size: HISTORY_PAGE_SIZE,
+        newer: false,
+      });
+      if (this.#closed) return;
+      this.#list.add(page, { position: "initial" });
+      if (page.length < HISTORY_PAGE_SIZE) this.#markBeginning();
+      this.#initialState = "done";
+    } catch (error) {
+      if (this.#closed) return;
+      this.#initialState = "pending";
+      this.#initialFailures += 1;
+      console.warn("loading the conversation failed", error);
+      if (
+        this.#initialFailures <= INITIAL_LOAD_RETRIES &&
+        this.#history.socket.state !== "failed"
+      ) {
+        setTimeout(() => !this.#closed && this.#loadInitial(), 1000 * this.#initialFailures);
+      } else {
+        toast("Could not load earlier messages.", {
+          kind: "error",
+          key: "history-failed",
+        });
+      }
+      return;
+    }
+    if (this.#catchUpAfterInitial) {
+      this.#catchUpAfterInitial = false;
+      this.#catchUp(this.#list.newest());
+    }
+    this.#keepFilling();
+  }
+
+  async #loadOlder() {
+    if (this.#closed || this.#loadingOlder || this.#reachedBeginning) return;
+    if (this.#initialState !== "done") return;
+    const oldest = this.#list.oldest();
+    if (!oldest) return;
+
+    this.#loadingOlder = true;
+    this.#ui.loading.hidden = false;
+    let progressed = false;
+    try {
+      const request = {
+        timestamp: this.#olderStrict ? oldest.ms : msCeil(oldest),
+        chunk_size: HISTORY_PAGE_SIZE,
+        newer: false,
+      };
+      if (oldest.id !== null) request.before_id = oldest.id;
+      const page = await this.#history.fetch(request);
+      if (this.#closed) return;
+      const added = this.#list.add(page, { position: "older" });
+      if (page.length < HISTORY_PAGE_SIZE) {
+        this.#markBeginning();
+      } else {
+        progressed = added > 0 || !this.#olderStrict;
+        this.#olderStrict = added === 0;
+      }
+    } catch (error) {
+      if (!this.#closed) console.warn("loading older messages failed", error);
+    } finally {
+      this.#loadingOlder = false;
+      if (!this.#closed) this.#ui.loading.hidden = true;
+    }
+    if (progressed) this.#keepFilling();
+  }
+
+  /** Keep loading older pages while the reader is (still) near the top. */
+  #keepFilling() {
+    if (!this.#reachedBeginning && this.#ui.scroller.scrollTop < NEAR_TOP_PX) this.#loadOlder();
+  }
+
+  /** Fetch everything newer than `cursor` (the newest message shown before the drop). */
+  async #catchUp(cursor, attempt = 1) {
+    let timestamp = cursor ? msFloor(cursor) : 0;
+    let afterId = cursor?.id ?? null;
+    try {
+      for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
+        const request = {
+          timestamp,
+          chunk_size: CATCH_UP_PAGE_SIZE,
+          newer: true,
+        };
+        if (afterId !== null) request.after_id = afterId;
+        const page = await this.#history.fetch(request);
+        if (this.#closed) return;
+        const added = this.#list.add(page, { position: "newer" });
+        if (page.length < CATCH_UP_PAGE_SIZE) return;
+        const last = normalizeMessage(page.at(-1));
+        if (!last) return;
+        const next = msFloor(last);
+        timestamp = added === 0 && next === timestamp ? next + 1 : next;
+        afterId = last.id;
+      }
+    } catch (error) {
+      if (this.#closed) return;
+      console.warn("catching up after the reconnect failed", error);
+      // Starting again from the same cursor is safe: duplicates are dropped.
+      if (attempt < MAX_CATCH_UP_ATTEMPTS) {
+        setTimeout(() => !this.#closed && this.#catchUp(cursor, attempt + 1), 2000 * attempt);
+      }
+    }
+  }
+
+  #markBeginning() {
+    if (this.#reachedBeginning) return;
+    this.#reachedBeginning = true;
+    // The marker goes above what the reader sees: keep their position, as for messages.
+    const { scroller, start } = this.#ui;
+    const heightBefore = scroller.scrollHeight;
+    start.hidden = false;
+    scroller.scrollTop += scroller.scrollHeight - heightBefore;
+  }
+
+  #showUnavailable(text) {
+    if (this.#closed) return;
+    this.#ui.unavailable.textContent = text;
+    this.#ui.unavailable.hidden = false;
+  }
+}

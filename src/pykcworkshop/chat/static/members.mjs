@@ -1,0 +1,366 @@
+// The room's member list with live status (Online / Typing / Offline) and unread badges for
+// direct messages; the "X is typing…" line; and our own status on the /member-status
+// socket: "Online" when connected, "Typing" while typing (at most once per 2 s), "Online"
+// again after sending or after a pause.
+
+import { roomMembers, pathSegment } from "./api.mjs";
+import {
+  SYSTEM_USER_NAME,
+  TYPING_DISPLAY_MS,
+  TYPING_IDLE_MS,
+  TYPING_THROTTLE_MS,
+} from "./constants.mjs";
+import { byId, el } from "./dom.mjs";
+import { ReconnectingSocket } from "./socket.mjs";
+
+const STATUSES = new Set(["Online", "Typing", "Offline"]);
+const REFRESH_DEBOUNCE_MS = 300;
+
+/** "Ada is typing…", "Ada and Bo are typing…", "Ada, Bo and 2 others are typing…" */
+export function typingText(names) {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  const others = names.length - 2;
+  return `${names[0]}, ${names[1]} and ${others} ${others === 1 ? "other" : "others"} are typing…`;
+}
+
+export class MembersPanel {
+  #roomHash;
+  #session;
+  #socket;
+  #ui;
+  #onOpenDm;
+  #onOpen;
+  #closed = false;
+  #members = new Map(); // user_id → {user_id, user_name, status, typingUntil, unread, node…}
+  #myStatus = "Online";
+  #lastTypingSent = 0;
+  #idleTimer = null;
+  #expiryTimer = null;
+  #refreshTimer = null;
+  #announceTimer = null;
+  #activeDm = null;
+
+  /**
+   * @param {object} options
+   *   roomHash, session, monitor, onErrorFrame(reason), onGiveUp(reason)
+   *   onOpen()           each time the status socket (re)connects
+   *   onOpenDm(userId)   the user picked someone to message directly
+   */
+  constructor({ roomHash, session, monitor, onErrorFrame, onGiveUp, onOpen, onOpenDm }) {
+    this.#roomHash = roomHash;
+    this.#session = session;
+    this.#onOpenDm = onOpenDm;
+    this.#onOpen = onOpen;
+    this.#ui = {
+      list: byId("members"),
+      heading: byId("members-heading"),
+      empty: byId("members-empty"),
+      typing: byId("typing-indicator"),
+      toggleBadge: byId("members-toggle-badge"),
+    };
+    this.#socket = new ReconnectingSocket(`/room/${pathSegment(roomHash)}/member-status`, {
+      name: "member status",
+      bearer: () => this.#session.user_token,
+      onOpen: () => {
+        this.#socket.send({ user_status: this.#myStatus });
+        this.#render();
+        this.#onOpen?.();
+      },
+      onMessage: (event) => this.#receive(event),
+      onErrorFrame,
+      onGiveUp,
+    });
+    this.#socket.onStateChange(() => this.#render());
+    monitor?.track(this.#socket);
+  }
+
+  get isOpen() {
+    return this.#socket.isOpen;
+  }
+
+  start() {
+    this.#ui.empty.hidden = true;
+    this.#upsert(this.#session.user_id, this.#session.user_name);
+    this.#render();
+    this.#socket.start();
+    this.refresh();
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of [
+      this.#idleTimer,
+      this.#expiryTimer,
+      this.#refreshTimer,
+      this.#announceTimer,
+    ]) {
+      clearTimeout(timer);
+    }
+    this.#socket.close();
+    this.#members.clear();
+    this.#ui.list.replaceChildren();
+    this.#ui.heading.textContent = "Members";
+    this.#ui.empty.hidden = false;
+    this.#ui.typing.textContent = "";
+    this.#ui.toggleBadge.hidden = true;
+  }
+
+  /** Reload the member list from the API (someone new may have joined). */
+  async refresh() {
+    let list;
+    try {
+      list = await roomMembers(this.#roomHash);
+    } catch (error) {
+      if (!this.#closed) console.warn("loading the member list failed", error);
+      return;
+    }
+    if (this.#closed || !Array.isArray(list)) return;
+    const current = new Set([this.#session.user_id]);
+    for (const member of list) {
+      if (!member || !Number.isInteger(member.user_id) || typeof member.user_name !== "string")
+        continue;
+      if (member.user_name === SYSTEM_USER_NAME) continue;
+      this.#upsert(member.user_id, member.user_name);
+      current.add(member.user_id);
+    }
+    for (const [userId, member] of this.#members) {
+      if (!current.has(userId)) {
+        member.node.remove();
+        this.#members.delete(userId);
+      }
+    }
+    this.#render();
+  }
+
+  /** The display name of a member, if known. */
+  nameOf(userId) {
+    return this.#members.get(userId)?.user_name ?? null;
+  }
+
+  /** Call on every keystroke in the room's message box. */
+  noteTyping() {
+    const now = Date.now();
+    if (
+      now - this.#lastTypingSent >= TYPING_THROTTLE_MS &&
+      this.#socket.send({ user_status: "Typing" })
+    ) {
+      this.#lastTypingSent = now;
+      this.#myStatus = "Typing";
+    }
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#backOnline(), TYPING_IDLE_MS);
+  }
+
+  /** Call after a message was sent or the box was emptied. */
+  noteStoppedTyping() {
+    clearTimeout(this.#idleTimer);
+    this.#backOnline();
+  }
+
+  /** Re-send our status soon (someone asked through client-sync). A little random delay
+   *  spreads the answers of many clients, and several requests in a row get one answer. */
+  announceSoon() {
+    if (this.#announceTimer !== null) return;
+    this.#announceTimer = setTimeout(
+      () => {
+        this.#announceTimer = null;
+        this.#socket.send({ user_status: this.#myStatus });
+      },
+      20 + Math.random() * 180,
+    );
+  }
+
+  /** Show an unread count on a member (0 hides the badge). */
+  setUnread(userId, count) {
+    const member = this.#members.get(userId);
+    if (!member) return;
+    member.unread = count;
+    this.#updateNode(member);
+    this.#updateToggleBadge();
+  }
+
+  /** Highlight the member whose direct messages are open (or none). */
+  setActiveDm(userId) {
+    this.#activeDm = userId;
+    for (const member of this.#members.values()) this.#updateNode(member);
+  }
+
+  #backOnline() {
+    if (this.#myStatus !== "Typing") return;
+    this.#myStatus = "Online";
+    this.#socket.send({ user_status: "Online" });
+  }
+
+  #receive(event) {
+    if (!event || typeof event !== "object") return;
+    const { user_id, user_name, user_status } = event;
+    if (!Number.isInteger(user_id) || typeof user_name !== "string" || !STATUSES.has(user_status)) {
+      return;
+    }
+    if (user_id === this.#session.user_id) return; // our own status is shown from local state
+    if (!this.#members.has(user_id)) {
+      // A status from someone we do not know: they have just joined. Show them right away
+      // and fetch the real list shortly.
+      this.#upsert(user_id, user_name);
+      clearTimeout(this.#refreshTimer);
+      this.#refreshTimer = setTimeout(() => this.refresh(), REFRESH_DEBOUNCE_MS);
+    }
+    const member = this.#members.get(user_id);
+    member.status = user_status;
+    member.typingUntil = user_status === "Typing" ? Date.now() + TYPING_DISPLAY_MS : 0;
+    this.#scheduleTypingExpiry();
+    this.#render();
+  }
+
+  /** "Typing" fades back to "Online" by itself if no other event arrives. */
+  #scheduleTypingExpiry() {
+    clearTimeout(this.#expiryTimer);
+    const deadlines = [...this.#members.values()]
+      .filter((member) => member.status === "Typing")
+      .map((member) => member.typingUntil);
+    if (deadlines.length === 0) return;
+    const wait = Math.max(0, Math.min(...deadlines) - Date.now());
+    this.#expiryTimer = setTimeout(() => {
+      const now = Date.now();
+      for (const member of this.#members.values()) {
+        if (member.status === "Typing" && member.typingUntil <= now) member.status = "Online";
+      }
+      this.#render();
+      this.#scheduleTypingExpiry();
+    }, wait + 20);
+  }
+
+  #upsert(userId, userName) {
+    let member = this.#members.get(userId);
+    if (member) {
+      if (member.user_name !== userName) {
+        member.user_name = userName;
+        member.node.remove();
+        member.node = this.#createNode(member);
+      }
+      return member;
+    }
+    member = {
+      user_id: userId,
+      user_name: userName,
+      status: "Offline",
+      typingUntil: 0,
+      unread: 0,
+    };
+    member.node = this.#createNode(member);
+    this.#members.set(userId, member);
+    return member;
+  }
+
+  #isMe(member) {
+    return member.user_id === this.#session.user_id;
+  }
+
+  #createNode(member) {
+    const node = el("li", {
+      dataset: {
+        testid: "member",
+        userId: String(member.user_id),
+        status: member.status,
+      },
+    });
+    const parts = [
+      el("span", { class: "status-dot", "aria-hidden": "true" }),
+      el("span", {
+        class: "member-name",
+        text: this.#isMe(member) ? `${member.user_name} (you)` : member.user_name,
+      }),
+      el("span", {
+        class: "member-status",
+        dataset: { testid: "member-status" },
+      }),
+    ];
+    if (this.#isMe(member)) {
+      node.append(el("div", { class: "member-btn" }, parts));
+    } else {
+      parts.push(
+        el("span", {
+          class: "badge",
+          dataset: { testid: "unread-badge" },
+          hidden: true,
+        }),
+      );
+      node.append(
+        el(
+          "button",
+          {
+            type: "button",
+            class: "member-btn",
+            "aria-pressed": "false",
+            onclick: () => this.#onOpenDm?.(member.user_id),
+          },
+          parts,
+        ),
+      );
+    }
+    return node;
+  }
+
+  #statusOf(member) {
+    if (this.#isMe(member)) return this.#socket.isOpen ? this.#myStatus : "Offline";
+    return member.status;
+  }
+
+  #updateNode(member) {
+    const status = this.#statusOf(member);
+    const { node } = member;
+    node.dataset.status = status;
+    node.querySelector('[data-testid="member-status"]').textContent = status;
+    const button = node.querySelector("button");
+    if (!button) return;
+    const badge = node.querySelector('[data-testid="unread-badge"]');
+    badge.textContent = String(member.unread);
+    badge.hidden = member.unread === 0;
+    button.setAttribute("aria-pressed", String(this.#activeDm === member.user_id));
+    const unread = member.unread ? `, ${member.unread} unread` : "";
+    button.setAttribute("aria-label", `Direct message ${member.user_name} (${status}${unread})`);
+  }
+
+  #render() {
+    if (this.#closed) return;
+    const members = [...this.#members.values()];
+    for (const member of members) this.#updateNode(member);
+
+    // Us first, then everyone by name. Sorting by name only keeps items from jumping around
+    // whenever a status changes.
+    members.sort((a, b) => {
+      if (this.#isMe(a) !== this.#isMe(b)) return this.#isMe(a) ? -1 : 1;
+      return a.user_name.localeCompare(b.user_name, undefined, {
+        sensitivity: "base",
+      });
+    });
+    const list = this.#ui.list;
+    const inOrder = members.every((member, index) => list.children[index] === member.node);
+    if (!inOrder || list.children.length !== members.length) {
+      const focused = document.activeElement;
+      list.replaceChildren(...members.map((member) => member.node));
+      if (
+        focused instanceof HTMLElement &&
+        focused.isConnected &&
+        focused !== document.activeElement
+      ) {
+        focused.focus();
+      }
+    }
+
+    const online = members.filter((member) => this.#statusOf(member) !== "Offline").length;
+    this.#ui.heading.textContent = `Members (${online} of ${members.length} online)`;
+    const typing = members
+      .filter((member) => !this.#isMe(member) && member.status === "Typing")
+      .map((member) => member.user_name);
+    this.#ui.typing.textContent = typingText(typing);
+  }
+
+  #updateToggleBadge() {
+    const total = [...this.#members.values()].reduce((sum, member) => sum + member.unread, 0);
+    this.#ui.toggleBadge.hidden = total === 0;
+  }
+}

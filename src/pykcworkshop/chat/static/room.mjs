@@ -1,0 +1,144 @@
+// One open room: its chat, member list, client-sync channel and direct messages, wired to
+// each other, started together and closed together when the user switches rooms or logs
+// out (every socket closed on purpose, every listener and timer removed).
+
+import * as api from "./api.mjs";
+import { RoomChat } from "./chat.mjs";
+import { DirectMessages } from "./dm.mjs";
+import { byId } from "./dom.mjs";
+import { MembersPanel } from "./members.mjs";
+import { shareLink } from "./rooms.mjs";
+import { SyncChannel } from "./sync.mjs";
+import { toast } from "./toast.mjs";
+
+export class RoomSession {
+  #roomHash;
+  #closed = false;
+  #refusalReported = false;
+  #ui;
+  chat;
+  members;
+  sync;
+  dm;
+
+  /**
+   * @param {object} options
+   *   room {room_hash, room_name}, session, validator, monitor,
+   *   onErrorFrame(reason)  show a server error frame
+   *   onShowPeople()        reveal the members/DM column (a drawer on phones)
+   */
+  constructor({ room, session, validator, monitor, onErrorFrame, onShowPeople }) {
+    this.#roomHash = room.room_hash;
+    this.#ui = {
+      noRoom: byId("no-room"),
+      roomOpen: byId("room-open"),
+      roomView: byId("room-view"),
+      title: byId("room-title"),
+      share: byId("share-link"),
+    };
+    this.setName(room.room_name);
+
+    const common = {
+      roomHash: room.room_hash,
+      session,
+      monitor,
+      onErrorFrame,
+      onGiveUp: () => this.#refused(),
+    };
+    this.members = new MembersPanel({
+      ...common,
+      onOpen: () => this.#requestStatuses(),
+      onOpenDm: (userId) => this.dm.open(userId),
+    });
+    this.sync = new SyncChannel({
+      ...common,
+      onOpen: () => this.#requestStatuses(),
+      handlers: {
+        "status-request": (event) => {
+          this.members.announceSoon();
+          this.dm.handlePeerConnected(event);
+        },
+        "dm-open": (event) => this.dm.handleOpenRequest(event),
+        "dm-notify": (event) => this.dm.handleNotify(event),
+      },
+    });
+    this.dm = new DirectMessages({
+      session,
+      members: this.members,
+      sync: this.sync,
+      onErrorFrame,
+      onShowPanel: onShowPeople,
+    });
+    this.chat = new RoomChat({
+      ...common,
+      validator,
+      onTyping: () => this.members.noteTyping(),
+      onStoppedTyping: () => this.members.noteStoppedTyping(),
+    });
+  }
+
+  get roomHash() {
+    return this.#roomHash;
+  }
+
+  setName(name) {
+    this.#ui.title.textContent = name || "Room";
+    document.title = name ? `${name} · pykcworkshop chat` : "pykcworkshop chat";
+  }
+
+  start() {
+    const ui = this.#ui;
+    ui.roomView.dataset.roomHash = this.#roomHash;
+    ui.share.dataset.shareUrl = shareLink(this.#roomHash);
+    ui.noRoom.hidden = true;
+    ui.roomOpen.hidden = false;
+    this.chat.start();
+    this.members.start();
+    this.sync.start();
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.dm.close();
+    this.chat.close();
+    this.members.close();
+    this.sync.close();
+    const ui = this.#ui;
+    delete ui.roomView.dataset.roomHash;
+    delete ui.share.dataset.shareUrl;
+    ui.roomOpen.hidden = true;
+    ui.noRoom.hidden = false;
+    ui.title.textContent = "";
+    document.title = "pykcworkshop chat";
+  }
+
+  focusComposer() {
+    this.chat.focusComposer();
+  }
+
+  /** Ask the others for their status once both sockets involved are connected. */
+  #requestStatuses() {
+    if (this.members.isOpen && this.sync.isOpen) this.sync.send("status-request");
+  }
+
+  /** A room socket gave up. Find out why over HTTP (a 401 there logs us out). */
+  async #refused() {
+    if (this.#closed || this.#refusalReported) return;
+    this.#refusalReported = true;
+    try {
+      await api.getRoom(this.#roomHash);
+      toast("The server refused the live connection to this room.", {
+        kind: "error",
+        key: "room-refused",
+        timeout: 0,
+      });
+    } catch (error) {
+      if (this.#closed || error.status === 401) return;
+      toast(`This room is not available: ${error.message}`, {
+        kind: "error",
+        key: "room-refused",
+      });
+    }
+  }
+}
