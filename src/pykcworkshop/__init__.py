@@ -47,6 +47,9 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DB_URI"] = f"sqlite+aiosqlite:///{os.path.join(app.instance_path, 'chat.sqlite3')}"
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BODY
+    # Static files revalidate on every load (cheap with ETags), so after an upgrade a
+    # browser never mixes old and new ES modules.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 0
     _configure_logging(str(app.config["LOG_LEVEL"]))
 
     register_error_handlers(app)
@@ -60,8 +63,9 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
 async def _start(app: Quart) -> None:
     # Idempotent: async_create_app starts the app, and a test client's test_app() or
     # serving may call this again.
-    if "broker" in app.extensions:
+    if app.extensions.get("chat_running"):
         return
+    app.extensions["chat_running"] = True
     db.connect(app.config["DB_URI"], debug=bool(app.config.get("DB_DEBUG", False)))
     await db.initialize()
     app.extensions["presence"] = presence.presence_for(app.config["BROKER_URL"])
@@ -71,10 +75,12 @@ async def _start(app: Quart) -> None:
 
 
 async def _stop(app: Quart) -> None:
-    chat_broker = app.extensions.pop("broker", None)
-    if chat_broker is not None:
-        await chat_broker.disconnect()
-        await app.extensions.pop("presence").disconnect()
+    # The broker and presence objects stay in app.extensions: websocket handlers that are
+    # still being cancelled during shutdown may look them up in their cleanup.
+    if not app.extensions.pop("chat_running", False):
+        return
+    await app.extensions["broker"].disconnect()
+    await app.extensions["presence"].disconnect()
     await db.dispose()
 
 

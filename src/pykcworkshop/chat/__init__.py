@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from quart import Blueprint, Response, render_template
 
 from pykcworkshop.chat.tokens import generate_csrf
+
+# Browsers refuse ES modules served with a non-JavaScript type, and some platforms'
+# mimetypes tables do not know ".mjs".
+mimetypes.add_type("text/javascript", ".mjs")
 
 bp = Blueprint(
     "chat",
