@@ -36,14 +36,16 @@ def ensure_env_file(cwd: Path | None = None) -> None:
     print(f"pykcworkshop: no SECRET_KEY configured; wrote fresh secrets to {path}", file=sys.stderr)
 
 
-def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_settings(overrides: dict[str, Any] | None = None, *, first_start: bool = True) -> dict[str, Any]:
     """Return the settings: ``overrides``, then real environment variables, then ``.env``.
 
     The ``.env`` file is read from the working directory only (never searched for up the
     tree), so a test server started in a temporary directory cannot pick up a developer's.
+    ``first_start`` (the app's start) may create ``.env``; scripts that only read settings
+    pass False and get an error instead when no secret is configured.
     """
     overrides = overrides or {}
-    if not overrides.get("SECRET_KEY"):
+    if first_start and not overrides.get("SECRET_KEY"):
         ensure_env_file()
     load_dotenv(Path.cwd() / ".env", override=False)
     settings: dict[str, Any] = {name: os.environ.get(name, default) for name, default in SETTINGS.items()}

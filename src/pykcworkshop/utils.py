@@ -13,5 +13,5 @@ def get_domain() -> str:
     Inside a request or app context it reads the app's config; elsewhere (scripts) the
     environment and ``.env``.
     """
-    settings = current_app.config if has_app_context() else load_settings()
+    settings = current_app.config if has_app_context() else load_settings(first_start=False)
     return str(settings["SITE_ROOT"]).rstrip("/")

@@ -24,6 +24,9 @@ _USER_TOKEN_SALT = "pykcworkshop.user-token"
 #: Longer input is rejected before any parsing (no token we issue comes close).
 _MAX_TOKEN_LENGTH = 2048
 _LOGIN_KEY_SEPARATOR = "."
+#: Largest id an ``Integer`` column holds on every backend (int4 on PostgreSQL); a bigger
+#: one in a login key must not reach the database, whose driver would raise on it.
+_MAX_USER_ID = 2**31 - 1
 
 
 def _secret_key() -> str:
@@ -33,7 +36,7 @@ def _secret_key() -> str:
         return os.environ["SECRET_KEY"]
     from pykcworkshop.config import load_settings
 
-    return str(load_settings()["SECRET_KEY"])
+    return str(load_settings(first_start=False)["SECRET_KEY"])
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -88,7 +91,9 @@ def hash_login_key(login_key: str) -> str:
     >>> len(hash_login_key("abc.1"))
     64
     """
-    return hashlib.sha256(login_key.encode("utf-8")).hexdigest()
+    # surrogatepass: JSON can carry lone surrogates, which strict UTF-8 refuses to encode
+    # (a 500 instead of a failed login); every real key encodes exactly as before.
+    return hashlib.sha256(login_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def login_key_user_id(login_key: object) -> int | None:
@@ -96,13 +101,15 @@ def login_key_user_id(login_key: object) -> int | None:
 
     >>> login_key_user_id("Zm9v.17"), login_key_user_id("no-id"), login_key_user_id(5)
     (17, None, None)
+    >>> login_key_user_id("Zm9v.99999999999999999999")  # no such id can exist
     """
     if not isinstance(login_key, str) or len(login_key) > _MAX_TOKEN_LENGTH:
         return None
     _, separator, user_id = login_key.rpartition(_LOGIN_KEY_SEPARATOR)
-    if not separator or not user_id.isascii() or not user_id.isdigit():
+    if not separator or not user_id.isascii() or not user_id.isdigit() or len(user_id) > 10:
         return None
-    return int(user_id)
+    number = int(user_id)
+    return number if number <= _MAX_USER_ID else None
 
 
 def check_login_key(login_key: str, stored_hash: str) -> bool:
@@ -153,4 +160,4 @@ def constant_time_equal(a: str, b: str) -> bool:
     >>> constant_time_equal("abc", "abc"), constant_time_equal("abc", "abd")
     (True, False)
     """
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))

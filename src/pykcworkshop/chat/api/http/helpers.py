@@ -110,7 +110,14 @@ def current_user() -> UserTokenClaims:
 
 async def json_object() -> dict[str, Any]:
     """Return the request's JSON body, which must be an object; else raise a 400."""
-    body = await request.get_json(force=True, silent=True)
+    # Parse the bytes ourselves: request.get_json() decodes the body as UTF-8 text first,
+    # so invalid UTF-8 escaped even silent=True as a 500; and deeply nested JSON raises
+    # RecursionError, not ValueError.
+    data = await request.get_data(as_text=False)
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        body = None
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     return body
