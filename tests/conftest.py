@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -18,6 +19,20 @@ from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf
 from tests.clients import Seeder
 from tests.live_server import LiveServer, server_env
+from tests.scale import databases
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--pg`` and ``--redis``: run the live server on PostgreSQL and/or the Redis broker."""
+    group = parser.getgroup("pykcworkshop backends")
+    group.addoption(
+        "--pg",
+        action="store_true",
+        help="serve from a fresh PostgreSQL database (server: PYKC_TEST_PG_URL), dropped after the run",
+    )
+    group.addoption(
+        "--redis", action="store_true", help="use the Redis broker (PYKC_TEST_REDIS_URL, default local)"
+    )
 
 
 def backend_overrides() -> dict[str, str]:
@@ -30,23 +45,48 @@ def backend_overrides() -> dict[str, str]:
     return overrides
 
 
+@contextmanager
+def live_backends(config: pytest.Config) -> Iterator[dict[str, str]]:
+    """Yield the test server's DB_URI/BROKER_URL overrides for the session.
+
+    ``--pg`` (or ``PYKC_TEST_PG=1``, or ``PYKC_TEST_DB_URI`` naming a PostgreSQL server
+    without a database, e.g. ``postgresql+asyncpg://127.0.0.1/``) creates a fresh database
+    ``pykc_test_<random>`` for the run and drops it afterwards; ``--redis`` (or
+    ``PYKC_TEST_REDIS=1``) uses the Redis broker.
+    """
+    overrides = backend_overrides()
+    if config.getoption("--redis") or os.environ.get("PYKC_TEST_REDIS") == "1":
+        overrides["BROKER_URL"] = os.environ.get("PYKC_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    admin_url = databases.server_url_of(overrides.get("DB_URI", ""))
+    if admin_url is None and (config.getoption("--pg") or os.environ.get("PYKC_TEST_PG") == "1"):
+        admin_url = databases.pg_admin_url()
+    if admin_url is None:
+        yield overrides
+        return
+    with databases.fresh_database(admin_url) as url:
+        yield {**overrides, "DB_URI": url}
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[LiveServer]:
     """Start the app in hypercorn for the whole session; stop it by its pid at the end."""
     workdir = tmp_path_factory.mktemp("server")
-    env = server_env(workdir, **backend_overrides())
-    server = LiveServer(workdir, env).start()
-    # Sign tokens in this process exactly as the server does.
-    previous = os.environ.get("SECRET_KEY")
-    os.environ["SECRET_KEY"] = env["SECRET_KEY"]
-    try:
-        yield server
-    finally:
-        server.stop()
-        if previous is None:
-            os.environ.pop("SECRET_KEY", None)
-        else:
-            os.environ["SECRET_KEY"] = previous
+    with live_backends(pytestconfig) as overrides:
+        env = server_env(workdir, **overrides)
+        server = LiveServer(workdir, env).start()
+        # Sign tokens in this process exactly as the server does.
+        previous = os.environ.get("SECRET_KEY")
+        os.environ["SECRET_KEY"] = env["SECRET_KEY"]
+        try:
+            yield server
+        finally:
+            server.stop()
+            if previous is None:
+                os.environ.pop("SECRET_KEY", None)
+            else:
+                os.environ["SECRET_KEY"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select
+from sqlalchemy import and_, event, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -38,6 +38,9 @@ _sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 #: Milliseconds SQLite waits on a locked database before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: PostgreSQL advisory lock held while creating tables, so that N server processes
+#: starting at once on an empty database do not race to CREATE TABLE.
+SCHEMA_LOCK_KEY = 0x70796B63  # "pykc"
 
 
 class NameTaken(ValueError):
@@ -94,6 +97,8 @@ def get_session() -> AsyncSession:
 async def initialize(drop_tables: bool = False) -> None:
     """Create the tables (dropping them first if asked) and the built-in System user."""
     async with get_engine().begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         if drop_tables:
             await conn.run_sync(Base.metadata.drop_all)
         await conn.run_sync(Base.metadata.create_all)

@@ -1,0 +1,1 @@
+"""Scale-out tests: PostgreSQL, the Redis broker and presence, several server processes."""

@@ -1,0 +1,130 @@
+"""Alembic migrations: an upgrade of an empty database gives exactly the models' schema."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pykcworkshop.chat.db.models import Base
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False  # keep pytest's logging
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def schema_differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def inspect_database(url: str) -> tuple[set[str], list[object], str | None]:
+    """Return the tables, the differences from the models, and the stamped revision."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            differences = await conn.run_sync(schema_differences)
+            version = None
+            if "alembic_version" in tables:
+                version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    finally:
+        await engine.dispose()
+    return tables, differences, version
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'migrated.sqlite3'}"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def test_one_linear_history_starting_at_0001() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_heads() == ["0001"]
+    assert [revision.revision for revision in scripts.walk_revisions()][-1] == "0001"
+
+
+async def test_upgrade_gives_exactly_the_models_schema(empty_db: str) -> None:
+    config = alembic_config(empty_db)
+    # Alembic's env.py runs its own event loop, so it runs in a thread here.
+    await asyncio.to_thread(command.upgrade, config, "head")
+    tables, differences, version = await inspect_database(empty_db)
+    assert tables == {*Base.metadata.tables, "alembic_version"}
+    assert differences == []
+    assert version == "0001"
+    # `alembic check` agrees: nothing left to autogenerate.
+    await asyncio.to_thread(command.check, config)
+
+    await asyncio.to_thread(command.downgrade, config, "base")
+    tables, _, version = await inspect_database(empty_db)
+    assert tables == {"alembic_version"} and version is None
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert (await inspect_database(empty_db))[1] == []
+
+
+async def test_upgrade_on_a_connection_handed_over_by_the_caller(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    config = alembic_config()
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def upgrade(sync_connection: Connection) -> None:
+                config.attributes["connection"] = sync_connection
+                command.upgrade(config, "head")
+
+            await conn.run_sync(upgrade)
+    finally:
+        await engine.dispose()
+    _, differences, version = await inspect_database(url)
+    assert differences == [] and version == "0001"
+
+
+def test_offline_sql_for_postgresql() -> None:
+    output = io.StringIO()
+    config = Config(str(ROOT / "alembic.ini"), output_buffer=output)
+    config.attributes["configure_logger"] = False
+    config.set_main_option("sqlalchemy.url", "postgresql+asyncpg://db.example/chat")
+    command.upgrade(config, "head", sql=True)
+    sql = output.getvalue()
+    assert "CREATE TABLE users" in sql and "TIMESTAMP WITH TIME ZONE" in sql
+    assert "CREATE INDEX ix_chat_messages_room_timestamp_id ON chat_messages (room_id, timestamp, id)" in sql
+
+
+def test_command_line_upgrade_uses_db_uri(pg_url: str, tmp_path: Path) -> None:
+    # What `hatch run db:upgrade` runs, from another working directory, DB_URI from the env.
+    env = {**os.environ, "DB_URI": pg_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Running upgrade  -> 0001" in result.stderr
+    _, differences, version = asyncio.run(inspect_database(pg_url))
+    assert differences == [] and version == "0001"

@@ -1,0 +1,311 @@
+"""Two server processes sharing PostgreSQL and Redis behave like one server.
+
+Clients connect to different processes (each a real hypercorn, ``tests.live_server``);
+chat messages, member status (with Offline exactly once), client-sync frames and direct
+messages must cross between them. Users are created through the HTTP API and CSRF tokens
+are read from the page, as a browser does.
+
+A client's own broadcast coming back to it proves its process has subscribed the room in
+Redis (the echo travels through Redis), so the tests wait for echoes, never for time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection
+
+from tests.clients import API, assert_silent, recv_json, ws_connect
+from tests.live_server import LiveServer, server_env
+from tests.scale import databases
+from tests.scale.conftest import PrivateRedis
+
+_CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@dataclass
+class Node:
+    """One server process and a browser-like view of it."""
+
+    server: LiveServer
+    csrf: str = ""
+
+    @property
+    def ws_url(self) -> str:
+        return self.server.ws_url
+
+    def fetch_csrf(self) -> None:
+        page = httpx.get(f"{self.server.http_url}/chat/", timeout=10)
+        page.raise_for_status()
+        match = _CSRF_META.search(page.text)
+        assert match, "the page carries no csrf-token meta tag"
+        self.csrf = match.group(1)
+
+    async def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        headers = {"X-CSRF-TOKEN": self.csrf}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        async with httpx.AsyncClient(base_url=f"{self.server.http_url}{API}", timeout=10) as client:
+            response = await client.request(method, path, json=body, headers=headers)
+        assert response.is_success, (method, path, response.status_code, response.text)
+        return response.json()
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    token: str
+
+
+def start_cluster(workdir: Path, env: dict[str, str], count: int) -> list[Node]:
+    """Start ``count`` servers at once (like `hypercorn --workers N` on a fresh database)."""
+    servers = [LiveServer(workdir / f"node{n}", dict(env)) for n in range(count)]
+    errors: list[BaseException] = []
+
+    def start(server: LiveServer) -> None:
+        server.workdir.mkdir()
+        try:
+            server.start()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(server,)) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        for server in servers:
+            server.stop()
+        raise errors[0]
+    nodes = [Node(server) for server in servers]
+    for node in nodes:
+        node.fetch_csrf()
+    return nodes
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Node, Node]]:
+    """Two server processes on different ports sharing a fresh database and Redis."""
+    workdir = tmp_path_factory.mktemp("cluster")
+    with databases.fresh_database(pg_admin_url) as db_url:
+        env = server_env(workdir, DB_URI=db_url, BROKER_URL=redis_url)
+        a, b = start_cluster(workdir, env, 2)
+        try:
+            assert a.server.port != b.server.port
+            yield a, b
+        finally:
+            a.server.stop()
+            b.server.stop()
+
+
+async def sign_up(node: Node, prefix: str = "user") -> Member:
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    created = await node.call("POST", "/user/create", {"user_name": name})
+    login = await node.call("POST", "/user/login", {"user_hash": created["user_hash"]})
+    return Member(login["user_id"], login["user_name"], login["user_token"])
+
+
+async def room_with(owner_node: Node, owner: Member, *others: tuple[Node, Member]) -> str:
+    """Create a room on one process and have the others join it through theirs."""
+    room = await owner_node.call("POST", "/room/create", {"room_name": "Scale"}, owner.token)
+    for node, member in others:
+        await node.call("PUT", f"/room/{room['room_hash']}/join", token=member.token)
+    room_hash: str = room["room_hash"]
+    return room_hash
+
+
+def connect(node: Node, path: str, member: Member) -> Any:
+    offered = ["chat.v1", f"csrf{node.csrf}", f"Bearer{member.token}"]
+    return ws_connect(node.ws_url, path, subprotocols=offered)
+
+
+async def send_and_see_echo(ws: ClientConnection, frame: Any) -> Any:
+    """Send ``frame``; return the echo (proving this process's subscription is live)."""
+    text = frame if isinstance(frame, str) else json.dumps(frame)
+    await ws.send(text)
+    return await recv_json(ws, timeout=10)
+
+
+async def test_processes_really_are_two(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    assert a.server.process is not None and b.server.process is not None
+    assert a.server.process.pid != b.server.process.pid
+    assert a.server.port != b.server.port
+
+
+async def test_chat_messages_cross_processes(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    alice, bob = await sign_up(a, "alice"), await sign_up(b, "bob")
+    room = await room_with(a, alice, (b, bob))
+    path = f"/room/{room}/chat-message"
+    async with connect(a, path, alice) as on_a:
+        assert (await send_and_see_echo(on_a, {"content": "ready A"}))["content"] == "ready A"
+        on_b = await connect(b, path, bob)
+        echo = await send_and_see_echo(on_b, {"content": "from B"})
+        assert echo["content"] == "from B" and echo["user_id"] == bob.id
+        # B -> A
+        seen_on_a = await recv_json(on_a)
+        assert seen_on_a == echo
+        # A -> B
+        await on_a.send(json.dumps({"content": "from A", "user_name": "forged"}))
+        for ws in (on_a, on_b):
+            message = await recv_json(ws)
+            assert (message["content"], message["user_id"], message["user_name"]) == (
+                "from A",
+                alice.id,
+                alice.name,
+            )
+        await assert_silent(on_b)
+        await on_b.close()
+    # Both processes store into, and read history from, the same database.
+    async with connect(b, f"/room/{room}/chat-history", bob) as history:
+        await history.send(json.dumps({"timestamp": 32503680000000, "chunk_size": 10}))
+        contents = [m["content"] for m in await recv_json(history)]
+    assert contents[:3] == ["from A", "from B", "ready A"]
+    assert f"{bob.name} has joined the chat." in contents
+
+
+async def expect_statuses(ws: ClientConnection, expected: list[tuple[int, str]]) -> None:
+    """Receive exactly ``expected`` (user_id, status) events, in any order."""
+    got = []
+    for _ in expected:
+        event = await recv_json(ws, timeout=10)
+        got.append((event["user_id"], event["user_status"]))
+    assert sorted(got) == sorted(expected)
+
+
+async def test_member_status_and_offline_exactly_once_across_processes(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    alice, bob, carol = await sign_up(a, "alice"), await sign_up(b, "bob"), await sign_up(a, "carol")
+    room = await room_with(a, alice, (b, bob), (a, carol))
+    path = f"/room/{room}/member-status"
+    async with AsyncExitStack() as stack:
+        # Observers: alice on A, carol on B.
+        watch_a = await stack.enter_async_context(connect(a, path, alice))
+        await send_and_see_echo(watch_a, {"user_status": "Online"})
+        watch_b = await stack.enter_async_context(connect(b, path, carol))
+        await send_and_see_echo(watch_b, {"user_status": "Online"})
+        await expect_statuses(watch_a, [(carol.id, "Online")])
+        observers = (watch_a, watch_b)
+
+        for closing in ("one after the other", "both at once"):
+            # Bob has one member-status connection on each process.
+            bob_a = await connect(a, path, bob)
+            assert (await send_and_see_echo(bob_a, {"user_status": "Typing", "user_id": 999}))[
+                "user_id"
+            ] == bob.id
+            bob_b = await connect(b, path, bob)
+            await send_and_see_echo(bob_b, {"user_status": "Online"})
+            await expect_statuses(bob_a, [(bob.id, "Online")])
+            for watcher in observers:
+                await expect_statuses(watcher, [(bob.id, "Typing"), (bob.id, "Online")])
+
+            if closing == "one after the other":
+                await bob_a.close()
+                # Not his last connection: nobody hears anything.
+                for watcher in observers:
+                    await assert_silent(watcher, 0.5)
+                await bob_b.close()
+            else:
+                await asyncio.gather(bob_a.close(), bob_b.close())
+            for watcher in observers:
+                offline = await recv_json(watcher, timeout=10)
+                assert offline == {"user_id": bob.id, "user_name": bob.name, "user_status": "Offline"}
+            for watcher in observers:
+                await assert_silent(watcher, 0.5)
+
+
+async def test_client_sync_relays_bytes_across_processes(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    alice, bob = await sign_up(a, "alice"), await sign_up(b, "bob")
+    room = await room_with(b, bob, (a, alice))
+    path = f"/room/{room}/client-sync"
+    async with connect(a, path, alice) as on_a:
+        await on_a.send("ready A")
+        assert await asyncio.wait_for(on_a.recv(), 10) == "ready A"
+        on_b = await connect(b, path, bob)
+        await on_b.send("ready B")
+        assert await asyncio.wait_for(on_b.recv(), 10) == "ready B"
+        assert await asyncio.wait_for(on_a.recv(), 10) == "ready B"
+        frame = '{ "cursor" :  [1, 2.50],\t"who": "ü 🙂" }'
+        await on_a.send(frame)
+        assert await asyncio.wait_for(on_b.recv(), 10) == frame
+        assert await asyncio.wait_for(on_a.recv(), 10) == frame
+        await on_b.close()
+
+
+async def test_direct_messages_cross_processes_and_reach_only_the_pair(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    alice, bob, carol = await sign_up(a, "alice"), await sign_up(b, "bob"), await sign_up(b, "carol")
+    await room_with(a, alice, (b, bob), (b, carol))
+    async with AsyncExitStack() as stack:
+        alice_to_bob = await stack.enter_async_context(connect(a, f"/{bob.id}/direct-message", alice))
+        await send_and_see_echo(alice_to_bob, {"content": "ready A"})
+        bob_to_alice = await stack.enter_async_context(connect(b, f"/{alice.id}/direct-message", bob))
+        carol_to_alice = await stack.enter_async_context(connect(b, f"/{alice.id}/direct-message", carol))
+        ready = await send_and_see_echo(bob_to_alice, {"content": "ready B"})
+        assert await recv_json(alice_to_bob) == ready
+        await send_and_see_echo(carol_to_alice, {"content": "carol here"})
+
+        await alice_to_bob.send(json.dumps({"content": "psst"}))
+        for ws in (alice_to_bob, bob_to_alice):
+            message = await recv_json(ws)
+            assert (message["content"], message["user_id"]) == ("psst", alice.id)
+        await assert_silent(carol_to_alice)
+        await assert_silent(alice_to_bob)
+
+
+async def test_clients_stay_connected_through_a_redis_restart(
+    pg_admin_url: str, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    with databases.fresh_database(pg_admin_url) as db_url:
+        env = server_env(tmp_path, DB_URI=db_url, BROKER_URL=private_redis.url)
+        a, b = start_cluster(tmp_path, env, 2)
+        try:
+            alice, bob = await sign_up(a, "alice"), await sign_up(b, "bob")
+            room = await room_with(a, alice, (b, bob))
+            path = f"/room/{room}/client-sync"
+            async with connect(a, path, alice) as on_a, connect(b, path, bob) as on_b:
+                await on_b.send("ready B")
+                assert await asyncio.wait_for(on_b.recv(), 10) == "ready B"
+                private_redis.stop()
+                # Messages sent while Redis is down are lost, but nothing breaks.
+                await on_a.send("into the void")
+                private_redis.start()
+                # Probe until the processes have reconnected and re-subscribed.
+                deadline = asyncio.get_running_loop().time() + 20
+                n = 0
+                while True:
+                    n += 1
+                    await on_a.send(f"probe {n}")
+                    try:
+                        frame = await asyncio.wait_for(on_b.recv(), 0.3)
+                    except TimeoutError:
+                        assert asyncio.get_running_loop().time() < deadline, (
+                            "no frame crossed after the restart"
+                        )
+                        continue
+                    if frame.startswith("probe"):
+                        break
+            for node in (a, b):
+                assert node.server.process is not None and node.server.process.poll() is None
+            assert "Redis broker reconnected" in a.server.log + b.server.log
+            assert "dropped a message" in a.server.log
+        finally:
+            a.server.stop()
+            b.server.stop()
