@@ -88,9 +88,18 @@ def forged_csrf() -> str:
         return generate_csrf()
 
 
+def tampered(token: str) -> str:
+    """Change one character in the middle of the signature.
+
+    Not the last one: a base64 signature's last character carries padding bits, so some
+    changes there decode to the same bytes and the token would stay valid.
+    """
+    position = len(token) - 5
+    return token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
+
+
 def tampered_csrf() -> str:
-    token = generate_csrf()
-    return token[:-1] + ("A" if token[-1] != "A" else "B")
+    return tampered(generate_csrf())
 
 
 def user_token_as_csrf() -> str:
@@ -226,7 +235,7 @@ BAD_AUTHORIZATION = {
     "garbage": lambda u: "Bearer garbage",
     "dots": lambda u: "Bearer a.b.c",
     "truncated": lambda u: f"Bearer {u.token[:-3]}",
-    "tampered": lambda u: f"Bearer {u.token[:-1]}{'A' if u.token[-1] != 'A' else 'B'}",
+    "tampered": lambda u: f"Bearer {tampered(u.token)}",
     "huge": lambda u: f"Bearer {'x' * 10_000}",
     "forged with another secret": lambda u: f"Bearer {forged_user_token(u)}",
     "signed by the server but never issued": lambda u: f"Bearer {unissued_user_token(u)}",
