@@ -23,6 +23,16 @@ def unique_name(prefix: str = "user") -> str:
     return f"{prefix[:20]}-{secrets.token_hex(5)}"
 
 
+def tampered(token: str) -> str:
+    """Return ``token`` with one character of its signature changed.
+
+    Not the last character: a base64 signature's last character carries padding bits, so
+    some changes there decode to the same bytes and the token would stay valid.
+    """
+    position = len(token) - 5
+    return token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
+
+
 @dataclass(frozen=True)
 class SeededUser:
     """A user created for a test, with their login key and session token."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pykcworkshop.chat import tokens
+from tests.clients import tampered
 from tests.http.helpers import csrf_signed_days_ago, other_secret, signed_at
 
 
@@ -20,10 +21,6 @@ def secret_key(monkeypatch):
 
 def in_days(days: float) -> datetime:
     return datetime.now(UTC) + timedelta(days=days)
-
-
-def tamper(token: str) -> str:
-    return token[:-1] + ("A" if token[-1] != "A" else "B")
 
 
 # ------------------------------------------------------------------ CSRF
@@ -60,7 +57,7 @@ def test_changing_secret_key_invalidates_csrf_tokens(monkeypatch):
 
 
 def test_tampered_csrf_token_is_invalid():
-    assert not tokens.verify_csrf(tamper(tokens.generate_csrf()))
+    assert not tokens.verify_csrf(tampered(tokens.generate_csrf()))
 
 
 def test_session_token_is_not_a_csrf_token():
@@ -168,7 +165,7 @@ def test_session_token_signed_with_another_secret_is_invalid():
 
 def test_tampered_session_token_is_invalid():
     token = tokens.generate_user_token(user_id=42, user_name="Ada", expires_at=in_days(1))
-    assert tokens.read_user_token(tamper(token)) is None
+    assert tokens.read_user_token(tampered(token)) is None
 
 
 def test_csrf_token_is_not_a_session_token():

@@ -13,7 +13,7 @@ from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf, generate_user_token
-from tests.clients import API, SeededUser, Seeder, unique_name
+from tests.clients import API, SeededUser, Seeder, tampered, unique_name
 from tests.http.helpers import assert_problem, bearer, csrf_signed_days_ago, other_secret, signed_at
 
 #: The (auth) routes, as (method, path template); ``{room}`` is an existing room's hash.
@@ -86,16 +86,6 @@ async def test_missing_csrf_is_refused_on_every_route(bare, seed, route):
 def forged_csrf() -> str:
     with other_secret():
         return generate_csrf()
-
-
-def tampered(token: str) -> str:
-    """Change one character in the middle of the signature.
-
-    Not the last one: a base64 signature's last character carries padding bits, so some
-    changes there decode to the same bytes and the token would stay valid.
-    """
-    position = len(token) - 5
-    return token[:position] + ("A" if token[position] != "A" else "B") + token[position + 1 :]
 
 
 def tampered_csrf() -> str:
