@@ -6,8 +6,20 @@ between processes. ``memory://`` keeps everything in this process; ``redis://`` 
 
 Each subscriber has a bounded queue. A publish never waits for a subscriber: if one has
 fallen :data:`~pykcworkshop.chat.constants.SUBSCRIBER_QUEUE_SIZE` messages behind, it is
-marked as lagging (its next read raises :class:`SubscriberLagging`) and dropped, so one
-slow client can never delay a room.
+dropped (its ``dropped`` event is set and its next read raises :class:`SubscriberLagging`),
+so one slow client can never delay a room.
+
+>>> import asyncio
+>>> async def demo():
+...     broker = Broker("memory://")
+...     await broker.connect()
+...     async with broker.subscribe("room:1") as subscriber:
+...         await broker.publish("room:1", {"hello": "world"})
+...         message = await subscriber.get()
+...     await broker.disconnect()
+...     return message, broker.subscriber_count()
+>>> asyncio.run(demo())
+('{"hello":"world"}', 0)
 """
 
 from __future__ import annotations
@@ -24,6 +36,9 @@ from pykcworkshop.chat.constants import SUBSCRIBER_QUEUE_SIZE
 
 log = logging.getLogger(__name__)
 
+#: Seconds the fan-out waits before reading again from a backend that failed.
+BACKEND_RETRY_DELAY = 1.0
+
 
 class Event(NamedTuple):
     """A message published on a channel; ``message`` is already-serialized JSON text."""
@@ -33,7 +48,13 @@ class Event(NamedTuple):
 
 
 class BrokerBackend(Protocol):
-    """What a backend implements; fan-out to local subscribers is the front class's job."""
+    """What a backend implements; fan-out to local subscribers is the front class's job.
+
+    ``subscribe``/``unsubscribe`` are called once per channel (the front class counts its
+    local subscribers), never concurrently. ``next_published`` returns the next event of
+    any subscribed channel, published by any process; if it raises, the front class drops
+    its local subscribers (their clients reconnect) and calls it again a moment later.
+    """
 
     async def connect(self) -> None: ...
     async def disconnect(self) -> None: ...
@@ -70,42 +91,63 @@ class MemoryBackend:
         return await self._published.get()
 
 
-class SubscriberLagging(Exception):
+class SubscriberDropped(Exception):
+    """The broker stopped delivering to this subscriber; its client should reconnect."""
+
+
+class SubscriberLagging(SubscriberDropped):
     """The subscriber fell too far behind and was dropped from its channel."""
 
 
 class Subscriber:
-    """One subscription's bounded queue of serialized messages."""
+    """One subscription's bounded queue of serialized messages.
 
-    _LAGGED = object()
+    Iterate it (or call :meth:`get`) to read messages. Once the broker drops it, reading
+    raises :class:`SubscriberDropped` at once, even with messages still queued, and
+    :attr:`dropped` is set, so a consumer stuck elsewhere (e.g. in a slow send) can notice.
+    """
 
     def __init__(self, channel: str, capacity: int) -> None:
         self.channel = channel
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=capacity)
-        self.lagging = False
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=capacity)
+        #: Set when the broker stops delivering to this subscriber.
+        self.dropped = asyncio.Event()
+        self._reason: SubscriberDropped | None = None
+
+    @property
+    def lagging(self) -> bool:
+        """Whether this subscriber was dropped for falling behind."""
+        return isinstance(self._reason, SubscriberLagging)
 
     def offer(self, message: str) -> bool:
-        """Queue ``message`` without waiting; return False (and mark lagging) if full."""
-        if self.lagging:
+        """Queue ``message`` without waiting; return False if dropped (now or before)."""
+        if self._reason is not None:
             return False
         try:
             self._queue.put_nowait(message)
-            return True
         except asyncio.QueueFull:
-            self.lagging = True
-            # Drop the backlog and leave only the marker, so the reader learns at once.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(self._LAGGED)
+            self.drop(SubscriberLagging(f"subscriber of {self.channel!r} fell behind"))
             return False
+        return True
+
+    def drop(self, reason: SubscriberDropped) -> None:
+        """Stop delivering: discard the backlog and make the next read raise ``reason``."""
+        if self._reason is not None:
+            return
+        self._reason = reason
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        # Wake a reader blocked on the empty queue; get() sees the reason first.
+        self._queue.put_nowait("")
+        self.dropped.set()
 
     async def get(self) -> str:
-        """Return the next message; raise :class:`SubscriberLagging` once dropped."""
-        item = await self._queue.get()
-        if item is self._LAGGED:
-            raise SubscriberLagging(f"subscriber of {self.channel!r} fell behind")
-        assert isinstance(item, str)
-        return item
+        """Return the next message; raise :class:`SubscriberDropped` once dropped."""
+        if self._reason is None:
+            message = await self._queue.get()
+            if self._reason is None:
+                return message
+        raise self._reason.with_traceback(None)
 
     def __aiter__(self) -> Subscriber:
         return self
@@ -127,14 +169,22 @@ def _backend_for(url: str) -> BrokerBackend:
 
 
 class Broker:
-    """Publish JSON events to channels and subscribe to them with bounded queues."""
+    """Publish JSON events to channels and subscribe to them with bounded queues.
+
+    The shape follows encode/broadcaster: ``await broker.publish(channel, event)``, and
+    ``async with broker.subscribe(channel) as subscriber: async for message in subscriber``.
+    """
 
     def __init__(self, url: str = "memory://", *, capacity: int = SUBSCRIBER_QUEUE_SIZE) -> None:
         self.url = url
         self.capacity = capacity
         self._backend = _backend_for(url)
+        #: Local subscribers per channel; a channel is listed only while it has some.
         self._subscribers: dict[str, set[Subscriber]] = {}
+        #: Channels the backend is subscribed to (reference-counted by ``_subscribers``).
+        self._backend_channels: set[str] = set()
         self._reader: asyncio.Task[None] | None = None
+        # Serializes backend (un)subscribe calls, so they reach the backend in order.
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
@@ -161,28 +211,35 @@ class Broker:
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
-        """Subscribe to ``channel`` for the duration of the ``async with`` block."""
+        """Subscribe to ``channel`` for the duration of the ``async with`` block.
+
+        The subscription ends when the block exits for any reason, including an exception
+        or a cancelled task.
+        """
         subscriber = Subscriber(channel, self.capacity)
         async with self._lock:
-            local = self._subscribers.setdefault(channel, set())
-            if not local:
+            if channel not in self._backend_channels:
                 await self._backend.subscribe(channel)
-            local.add(subscriber)
+                self._backend_channels.add(channel)
+            self._subscribers.setdefault(channel, set()).add(subscriber)
         try:
             yield subscriber
         finally:
-            # Shielded, so a cancelled handler still leaves no subscription behind.
-            await asyncio.shield(self._unsubscribe(subscriber))
+            # Synchronous, so it happens even if this task is cancelled again right here.
+            local = self._subscribers.get(channel)
+            if local is not None:
+                local.discard(subscriber)
+                if not local:
+                    del self._subscribers[channel]
+                    # Shielded: a cancelled handler still leaves no backend subscription.
+                    await asyncio.shield(self._release(channel))
 
-    async def _unsubscribe(self, subscriber: Subscriber) -> None:
+    async def _release(self, channel: str) -> None:
         async with self._lock:
-            local = self._subscribers.get(subscriber.channel)
-            if local is None:
-                return
-            local.discard(subscriber)
-            if not local:
-                del self._subscribers[subscriber.channel]
-                await self._backend.unsubscribe(subscriber.channel)
+            # Someone may have subscribed again while we waited for the lock.
+            if channel in self._backend_channels and channel not in self._subscribers:
+                self._backend_channels.discard(channel)
+                await self._backend.unsubscribe(channel)
 
     def subscriber_count(self, channel: str | None = None) -> int:
         """Return how many local subscribers a channel (or every channel) has."""
@@ -190,10 +247,28 @@ class Broker:
             return len(self._subscribers.get(channel, ()))
         return sum(len(local) for local in self._subscribers.values())
 
+    def backend_channels(self) -> frozenset[str]:
+        """Return the channels the backend is subscribed to (for tests and monitoring)."""
+        return frozenset(self._backend_channels)
+
+    def deliver(self, event: Event) -> None:
+        """Hand ``event`` to every local subscriber of its channel, never waiting."""
+        for subscriber in tuple(self._subscribers.get(event.channel, ())):
+            if not subscriber.dropped.is_set() and not subscriber.offer(event.message):
+                log.warning("dropped a subscriber of %s that fell behind", event.channel)
+
     async def _fan_out(self) -> None:
         while True:
-            event = await self._backend.next_published()
-            for subscriber in tuple(self._subscribers.get(event.channel, ())):
-                if not subscriber.offer(event.message):
-                    log.warning("dropping a subscriber of %s that fell behind", event.channel)
-                    self._subscribers.get(event.channel, set()).discard(subscriber)
+            try:
+                event = await self._backend.next_published()
+            except Exception:
+                log.exception("broker backend failed; dropping local subscribers so they reconnect")
+                self._drop_all(SubscriberDropped("message broker unavailable"))
+                await asyncio.sleep(BACKEND_RETRY_DELAY)
+                continue
+            self.deliver(event)
+
+    def _drop_all(self, reason: SubscriberDropped) -> None:
+        for local in self._subscribers.values():
+            for subscriber in local:
+                subscriber.drop(reason)

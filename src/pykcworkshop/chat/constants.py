@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from pykcworkshop.envfile import WEBSOCKET_MAX_MESSAGE_SIZE
+
 #: Longest user or room name, in characters, after trimming surrounding whitespace.
 MAX_NAME_LENGTH = 32
 #: Longest chat or direct message, in characters.
@@ -19,11 +21,16 @@ USER_TOKEN_LIFETIME = timedelta(days=365)
 
 #: Largest HTTP request body the API reads.
 MAX_REQUEST_BODY = 64 * 1024
+#: Largest websocket frame, in characters: hypercorn's ``websocket_max_message_size`` in
+#: the generated server.toml refuses bigger ones with close code 1009; the handlers too.
+MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_SIZE
+#: Largest id the database can hold (a signed 64-bit integer); bigger ones cannot exist.
+MAX_DB_ID = 2**63 - 1
 
 #: Frames a websocket subscriber may have waiting before it is disconnected as too slow.
 SUBSCRIBER_QUEUE_SIZE = 256
 
-#: Per-connection rate limits: (frames per second, burst).
+#: Per-connection rate limits of incoming frames: (frames per second, burst).
 CHAT_RATE = (10.0, 20)
 STATUS_RATE = (20.0, 40)
 SYNC_RATE = (20.0, 40)

@@ -1,16 +1,40 @@
-"""Room chat messages: storing a new one, and answering chat-history requests."""
+"""Chat and direct messages: checking content, storing, and answering chat-history requests."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from pykcworkshop.chat import db
-from pykcworkshop.chat.constants import MAX_HISTORY_CHUNK
+from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
 from pykcworkshop.chat.db.models import message_json
 from pykcworkshop.chat.tokens import UserTokenClaims
+from pykcworkshop.chat.validation import content_problem
+
+
+def message_content_problem(value: object) -> str:
+    """Return why ``value`` cannot be a chat or direct message's content, or ``""``.
+
+    The rules of :func:`~pykcworkshop.chat.validation.content_problem`, plus: the text must
+    be storable Unicode (JSON can carry lone UTF-16 surrogates such as ``"\\ud800"``, which
+    no database can store).
+
+    >>> message_content_problem("hi"), message_content_problem(None)
+    ('', 'content must be a string')
+    >>> message_content_problem("\\ud800")
+    'content must be valid Unicode text'
+    """
+    if problem := content_problem(value):
+        return problem
+    assert isinstance(value, str)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "content must be valid Unicode text"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -23,7 +47,7 @@ class HistoryRequest:
     cursor_id: int | None
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -38,13 +62,14 @@ def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
     timestamp, chunk_size, newer = frame.get("timestamp"), frame.get("chunk_size"), frame.get("newer", False)
     if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
         return "timestamp must be a number: milliseconds since the epoch (UTC)"
-    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
+    if not _is_int(chunk_size) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
         return f"chunk_size must be an integer from 1 to {MAX_HISTORY_CHUNK}"
     if not isinstance(newer, bool):
         return "newer must be true or false"
-    cursor = frame.get("after_id" if newer else "before_id")
-    if cursor is not None and not _is_int(cursor):
-        return "before_id/after_id must be a message id (integer)"
+    cursor_key = "after_id" if newer else "before_id"
+    cursor = frame.get(cursor_key)
+    if cursor is not None and (not _is_int(cursor) or not 0 < cursor <= MAX_DB_ID):
+        return f"{cursor_key} must be a message id (a positive integer)"
     try:
         before = datetime.fromtimestamp(timestamp / 1000, UTC)
     except (OverflowError, OSError, ValueError):
@@ -78,4 +103,15 @@ async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str
         user_name=user.user_name,
         content=content,
         timestamp=message.timestamp,
+    )
+
+
+def new_direct_message(user: UserTokenClaims, content: str) -> dict[str, Any]:
+    """Return the message object of a direct message by ``user``, sent now (never stored)."""
+    return message_json(
+        message_id=None,
+        user_id=user.user_id,
+        user_name=user.user_name,
+        content=content,
+        timestamp=datetime.now(UTC),
     )

@@ -4,10 +4,11 @@ Handshake: browsers cannot set headers on a websocket, so the CSRF token and the
 token travel as ``Sec-WebSocket-Protocol`` entries (``csrf<token>``, ``Bearer<token>``).
 Refusals happen before accepting, as plain HTTP responses (401, 403, 404).
 
-After accepting, :func:`serve` runs the connection: it forwards the room's broadcasts to
+After accepting, :func:`serve` runs the connection: it forwards the channel's broadcasts to
 this client in a background task, hands the handler the client's frames (rate limited), and
 turns bad input into ``{"error": ...}`` frames. A client that keeps misbehaving is closed
-with 1008; a handler crash closes only its own connection, with 1011.
+with 1008, one that cannot keep up with its room with 1013, and a handler crash closes only
+its own connection, with 1011.
 """
 
 from __future__ import annotations
@@ -22,27 +23,34 @@ from urllib.parse import urlsplit
 
 from quart import current_app, websocket
 from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import BEARER_SUBPROTOCOL_PREFIX, CSRF_SUBPROTOCOL_PREFIX, csrf_ok
 from pykcworkshop.chat.api.http.helpers import ProblemError
-from pykcworkshop.chat.broker import SubscriberLagging
+from pykcworkshop.chat.broker import Subscriber, SubscriberDropped
 from pykcworkshop.chat.channels import broker, presence
-from pykcworkshop.chat.constants import MAX_STRIKES
+from pykcworkshop.chat.constants import MAX_DB_ID, MAX_FRAME_SIZE, MAX_STRIKES
+from pykcworkshop.chat.messages import message_content_problem
 from pykcworkshop.chat.ratelimit import TokenBucket
 from pykcworkshop.chat.tokens import UserTokenClaims
-from pykcworkshop.chat.validation import content_problem
 
 log = logging.getLogger(__name__)
 
 #: Named close codes (RFC 6455 section 7.4.1).
 CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
-#: How long a send to one client may take before it counts as stuck.
+#: How long one send to a client may take before the client counts as stuck.
 SEND_TIMEOUT = 10.0
-#: The subprotocol our frontend offers; selected when offered.
+#: How long we try to deliver a close frame to a client that may not be reading.
+CLOSE_TIMEOUT = 1.0
+#: How long, after closing, we wait for the client to acknowledge (see :func:`linger`).
+LINGER_TIMEOUT = 5.0
+#: The subprotocol our frontend offers; selected whenever it is offered.
 PREFERRED_SUBPROTOCOL = "chat.v1"
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 # ---------------------------------------------------------------- handshake guard
 
@@ -60,25 +68,50 @@ def offered_credential(prefix: str) -> str | None:
     return None
 
 
+def _host_port(netloc: str, scheme: str) -> tuple[str, int] | None:
+    """Return ``(host, port)`` of ``netloc`` with the scheme's default port filled in.
+
+    >>> _host_port("Example.COM", "https"), _host_port("localhost:8000", "http")
+    (('example.com', 443), ('localhost', 8000))
+    >>> _host_port("bad:port", "http") is None
+    True
+    """
+    try:
+        parts = urlsplit(f"//{netloc}")
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname, port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
+
+
 def _origin_allowed(origin: str) -> bool:
     """Return whether a browser page from ``origin`` may open our websockets.
 
-    Allowed: the same host as the request, ``SITE_ROOT``'s origin, or ``ALLOWED_ORIGINS``.
+    Allowed: the same host and port as the request's ``Host`` header, ``SITE_ROOT``'s
+    origin, or an origin listed in ``ALLOWED_ORIGINS`` (comma-separated).
     """
-    parts = urlsplit(origin)
+    parts = urlsplit(origin.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    netloc = parts.netloc.lower()
-    host = websocket.headers.get("Host", "").lower()
-    site = urlsplit(str(current_app.config["SITE_ROOT"]))
-    allowed = {
-        entry.strip().rstrip("/").lower() for entry in str(current_app.config["ALLOWED_ORIGINS"]).split(",")
-    }
-    return (
-        netloc == host
-        or (parts.scheme, netloc) == (site.scheme, site.netloc.lower())
-        or origin.rstrip("/").lower() in allowed
-    )
+    page = _host_port(parts.netloc, parts.scheme)
+    if page is None:
+        return False
+    # The request's own scheme is what the browser used for the socket (ws for http, wss
+    # for https); behind a TLS-terminating proxy it may differ, so the host and port decide.
+    if page == _host_port(websocket.headers.get("Host", ""), parts.scheme):
+        return True
+    site = urlsplit(str(current_app.config.get("SITE_ROOT") or ""))
+    if parts.scheme == site.scheme and page == _host_port(site.netloc, site.scheme):
+        return True
+    allowed = current_app.config.get("ALLOWED_ORIGINS") or ""
+    entries = allowed.split(",") if isinstance(allowed, str) else allowed
+    for entry in entries:
+        listed = urlsplit(str(entry).strip())
+        if listed.scheme == parts.scheme and page == _host_port(listed.netloc, listed.scheme):
+            return True
+    return False
 
 
 async def admit(*, bearer: str = "required") -> UserTokenClaims | None:
@@ -87,16 +120,18 @@ async def admit(*, bearer: str = "required") -> UserTokenClaims | None:
     Raises a 401/403 refusal; returns the user's claims, or None when the bearer is
     optional and missing or invalid.
     """
+    async with db.get_session() as session:
+        return await _admit(session, bearer)
+
+
+async def _admit(session: AsyncSession, bearer: str) -> UserTokenClaims | None:
     if not csrf_ok(offered_credential(CSRF_SUBPROTOCOL_PREFIX)):
         raise _refuse(401, "missing or invalid csrf subprotocol")
     origin = websocket.headers.get("Origin")
     if origin is not None and not _origin_allowed(origin):
         raise _refuse(403, "cross-origin websocket refused")
     token = offered_credential(BEARER_SUBPROTOCOL_PREFIX)
-    claims = None
-    if token is not None:
-        async with db.get_session() as session:
-            claims = await db.authenticate(session, token)
+    claims = None if token is None else await db.authenticate(session, token)
     if claims is None and bearer == "required":
         raise _refuse(401, "missing or invalid Bearer subprotocol")
     return claims
@@ -104,9 +139,10 @@ async def admit(*, bearer: str = "required") -> UserTokenClaims | None:
 
 async def admit_room_member(room_hash: str) -> UserTokenClaims:
     """Admit a member of ``room_hash``: 401 bad credentials, 404 no room, 403 not a member."""
-    user = await admit()
-    assert user is not None
+    # One session for every check: a room's clients often connect all at once.
     async with db.get_session() as session:
+        user = await _admit(session, "required")
+        assert user is not None
         if not await db.room_exists(session, room_hash):
             raise _refuse(404, "no room with this hash exists")
         if not await db.is_member(session, user_id=user.user_id, room_id=room_hash):
@@ -116,10 +152,12 @@ async def admit_room_member(room_hash: str) -> UserTokenClaims:
 
 async def admit_dm_partner(partner_id: int) -> UserTokenClaims:
     """Admit a user who shares a room with ``partner_id``: 401, 404 no such user, 403."""
-    user = await admit()
-    assert user is not None
     async with db.get_session() as session:
+        user = await _admit(session, "required")
+        assert user is not None
         try:
+            if not 0 < partner_id <= MAX_DB_ID:
+                raise NoResultFound
             await db.get_user_by_id(session, partner_id)
         except NoResultFound:
             raise _refuse(404, "no user with this id exists") from None
@@ -133,19 +171,47 @@ def choose_subprotocol(offered: list[str]) -> str | None:
 
     >>> choose_subprotocol(["csrfX", "chat.v1", "BearerY"])
     'chat.v1'
-    >>> choose_subprotocol(["csrfX", "json"]), choose_subprotocol(["csrfX"])
+    >>> choose_subprotocol(["csrfX", "", "json"]), choose_subprotocol(["BearerY", "csrfX"])
     ('json', 'csrfX')
     """
+    offered = [entry for entry in offered if entry]
     if PREFERRED_SUBPROTOCOL in offered:
         return PREFERRED_SUBPROTOCOL
     plain = [p for p in offered if not p.startswith((CSRF_SUBPROTOCOL_PREFIX, BEARER_SUBPROTOCOL_PREFIX))]
-    # The client offered only credentials: echo one back rather than none, which
-    # browsers treat as a failed handshake.
+    # The client offered only credentials: echo the CSRF entry (the least secret one)
+    # rather than none, which browsers treat as a failed handshake.
     candidates = plain or [p for p in offered if p.startswith(CSRF_SUBPROTOCOL_PREFIX)] or offered
     return candidates[0] if candidates else None
 
 
 # ---------------------------------------------------------------- the connection
+
+
+class ConnectionClosedByServer(Exception):
+    """Raised after the server closed the connection on purpose (abuse, oversize frame)."""
+
+
+async def close_quietly(code: int, reason: str) -> None:
+    """Close this websocket, giving up after :data:`CLOSE_TIMEOUT` (the client may be stuck)."""
+    with suppress(Exception):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await websocket.close(code, reason)
+
+
+async def linger() -> None:
+    """After the server closed, discard the client's frames until it disconnects.
+
+    hypercorn hands incoming frames to the app through a small bounded queue and stops
+    reading the connection while that queue is full. If the app returned right after
+    closing while the client was still sending (a flood is what gets closed), nobody would
+    empty the queue: the client's close acknowledgement would never be read and the
+    connection would hang. So keep receiving, for at most :data:`LINGER_TIMEOUT` seconds;
+    the client's disconnect ends the handler sooner.
+    """
+    with suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_TIMEOUT):
+            while True:
+                await websocket.receive()
 
 
 class ClientSocket:
@@ -155,6 +221,8 @@ class ClientSocket:
         self._rate = TokenBucket(*rate)
         # Every error frame spends one token; running out means sustained abuse.
         self._errors = TokenBucket(rate=1.0, burst=MAX_STRIKES)
+        #: Set when the server closed this connection from outside the handler's task.
+        self.closed_by_server = False
 
     async def send_json(self, body: Any) -> None:
         """Send ``body`` as a JSON text frame to this client only."""
@@ -163,14 +231,22 @@ class ClientSocket:
     async def send_error(self, reason: str) -> None:
         """Tell this client its frame was unusable; close with 1008 on sustained abuse."""
         if not self._errors.take():
-            await websocket.close(CLOSE_POLICY_VIOLATION, "too many bad or excessive frames")
-            raise ConnectionClosedByServer
+            await self.close(CLOSE_POLICY_VIOLATION, "too many bad or excessive frames")
         await self.send_json({"error": reason})
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the connection on purpose; ends the handler's ``async with serve()``."""
+        await close_quietly(code, reason)
+        raise ConnectionClosedByServer(reason)
 
     async def text_frames(self) -> AsyncIterator[str]:
         """Yield the client's text frames, answering binary and over-rate frames with errors."""
         while True:
             frame = await websocket.receive()
+            # hypercorn's websocket_max_message_size refuses these first; this is the
+            # same limit for servers run without our config.
+            if frame is not None and len(frame) > MAX_FRAME_SIZE:
+                await self.close(CLOSE_MESSAGE_TOO_BIG, "frame too large")
             if not self._rate.take():
                 await self.send_error("too many messages; slow down")
             elif not isinstance(frame, str):
@@ -183,7 +259,7 @@ class ClientSocket:
         async for frame in self.text_frames():
             try:
                 body = json.loads(frame)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 await self.send_error("frame is not valid JSON")
                 continue
             if not isinstance(body, dict):
@@ -194,65 +270,120 @@ class ClientSocket:
     async def message_contents(self) -> AsyncIterator[str]:
         """Yield the non-empty ``content`` of each ``{"content": str}`` frame.
 
-        Empty content is skipped silently; content that is not a string or is too long
-        gets an error frame.
+        Empty content is skipped silently; content that is missing, not a string or too
+        long gets an error frame.
         """
         async for body in self.json_objects():
             content = body.get("content")
             if content == "":
                 continue
-            if problem := content_problem(content):
+            if problem := message_content_problem(content):
                 await self.send_error(problem)
                 continue
-            assert isinstance(content, str)  # content_problem checked it
+            assert isinstance(content, str)  # message_content_problem checked it
             yield content
 
 
-class ConnectionClosedByServer(Exception):
-    """Raised after the server closed the connection on purpose (abuse, lag)."""
+class _SendClock:
+    """When the send in progress started (loop time), or None between sends."""
+
+    since: float | None = None
 
 
-async def _forward(subscription: AsyncIterator[str], handler: asyncio.Task[Any]) -> None:
-    """Send each broadcast to this client; disconnect it if it cannot keep up."""
+async def _send_each(subscription: Subscriber, clock: _SendClock) -> None:
+    loop = asyncio.get_running_loop()
+    async for message in subscription:
+        # A timer per send would cost more than the send; _watch checks the clock instead.
+        clock.since = loop.time()
+        await websocket.send(message)
+        clock.since = None
+
+
+async def _watch(subscription: Subscriber, clock: _SendClock) -> None:
+    """Return once the broker drops ``subscription`` or one send has taken SEND_TIMEOUT."""
+    loop = asyncio.get_running_loop()
+    while not subscription.dropped.is_set():
+        with suppress(TimeoutError):
+            async with asyncio.timeout(SEND_TIMEOUT / 2):
+                await subscription.dropped.wait()
+        if clock.since is not None and loop.time() - clock.since >= SEND_TIMEOUT:
+            return
+
+
+async def _forward(subscription: Subscriber, socket: ClientSocket, handler: asyncio.Task[Any]) -> None:
+    """Send each broadcast to this client; end the connection when that stops working.
+
+    A client that falls behind (its queue overflowed while a send was stuck, or one send
+    took over :data:`SEND_TIMEOUT`) is closed with 1013 "try again later"; any other
+    failure with 1011. Either way the handler is interrupted, so the connection ends.
+    """
+    clock = _SendClock()
+    sending = asyncio.create_task(_send_each(subscription, clock))
+    watching = asyncio.create_task(_watch(subscription, clock))
     try:
-        async for message in subscription:
-            await asyncio.wait_for(websocket.send(message), SEND_TIMEOUT)
-    except (SubscriberLagging, TimeoutError):
-        log.info("closing a websocket that fell behind its room")
-        with suppress(Exception):
-            await asyncio.wait_for(websocket.close(CLOSE_TRY_AGAIN_LATER, "too slow; reconnect"), 1.0)
-        handler.cancel()
+        await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Also interrupts a send stuck on a client that stopped reading.
+        sending.cancel()
+        watching.cancel()
+        await asyncio.gather(sending, watching, return_exceptions=True)
+    error = None if sending.cancelled() else sending.exception()
+    if error is None or isinstance(error, SubscriberDropped):
+        log.info("closing a websocket on %s that fell behind", websocket.path)
+        # Fell behind or stuck mid-send; otherwise the broker itself failed.
+        slow = subscription.lagging or clock.since is not None
+        await close_quietly(
+            CLOSE_TRY_AGAIN_LATER, "too slow; please reconnect" if slow else "server busy; please reconnect"
+        )
+    else:
+        log.error("forwarding broadcasts failed on %s", websocket.path, exc_info=error)
+        await close_quietly(CLOSE_SERVER_ERROR, "internal error")
+    socket.closed_by_server = True
+    handler.cancel()
+
+
+@asynccontextmanager
+async def _forwarding(subscription: Subscriber, socket: ClientSocket) -> AsyncIterator[None]:
+    handler = asyncio.current_task()
+    assert handler is not None
+    forwarder = asyncio.create_task(_forward(subscription, socket, handler))
+    try:
+        yield
+    finally:
+        forwarder.cancel()
+        with suppress(asyncio.CancelledError):
+            await forwarder
 
 
 @asynccontextmanager
 async def serve(rate: tuple[float, int], channel: str | None = None) -> AsyncIterator[ClientSocket]:
     """Accept the handshake and run the connection for the ``async with`` block.
 
-    With ``channel``, every message published there is forwarded to this client while
-    the block runs. Errors in the block close only this connection (1011) and are logged.
+    ``rate`` is ``(frames per second, burst)`` for this connection's incoming frames. With
+    ``channel``, every message published there is forwarded to this client while the block
+    runs. An error in the block closes only this connection (1011) and is logged.
     """
     await websocket.accept(subprotocol=choose_subprotocol(websocket.requested_subprotocols))
     socket = ClientSocket(rate)
     try:
         if channel is None:
             yield socket
-            return
-        handler = asyncio.current_task()
-        assert handler is not None
-        async with broker().subscribe(channel) as subscription:
-            forwarder = asyncio.create_task(_forward(subscription, handler))
-            try:
+        else:
+            async with broker().subscribe(channel) as subscription, _forwarding(subscription, socket):
                 yield socket
-            finally:
-                forwarder.cancel()
-                with suppress(asyncio.CancelledError):
-                    await forwarder
     except ConnectionClosedByServer:
-        pass
+        await linger()
+    except asyncio.CancelledError:
+        # The forwarder cancels this task after closing the connection; other
+        # cancellations (the client went away) propagate.
+        task = asyncio.current_task()
+        if not (socket.closed_by_server and task is not None and task.uncancel() == 0):
+            raise
+        await linger()
     except Exception:
         log.exception("websocket handler failed on %s", websocket.path)
-        with suppress(Exception):
-            await websocket.close(CLOSE_SERVER_ERROR, "internal error")
+        await close_quietly(CLOSE_SERVER_ERROR, "internal error")
+        await linger()
 
 
 @asynccontextmanager
@@ -262,6 +393,7 @@ async def present(room_hash: str, user: UserTokenClaims, channel: str) -> AsyncI
     try:
         yield
     finally:
+        # Shielded: a cancelled handler (closed tab) must still announce Offline.
         await asyncio.shield(_leave(room_hash, user, channel))
 
 

@@ -1,19 +1,25 @@
 """Websocket API v1 under ``ws(s)://<host>/chat/api/v1``: the six realtime sockets.
 
 Each handler's docstring is its complete specification (and the workshop assignment).
-Everything they share lives in :mod:`.helpers`:
+What every socket does the same way is implemented once, in :mod:`.helpers`:
 
-- ``admit()``, ``admit_room_member()``, ``admit_dm_partner()`` check the handshake and refuse
-  with HTTP 401/403/404 before accepting;
-- ``serve(rate, channel)`` accepts, forwards everything published on ``channel`` to this
-  client, rate-limits and parses incoming frames, and sends ``{"error": ...}`` frames;
+- The handshake carries the credentials as subprotocols: ``csrf<csrf token>`` always,
+  ``Bearer<user_token>`` for authenticated sockets. ``admit()``, ``admit_room_member()`` and
+  ``admit_dm_partner()`` refuse before accepting, as plain HTTP responses: 401 for a bad or
+  missing token, 403 when not allowed (not a member, no shared room, or a page from a
+  foreign ``Origin``), 404 for an unknown room or user.
+- ``serve(rate, channel)`` accepts with a subprotocol the client offered (``chat.v1`` when
+  offered), forwards everything published on ``channel`` to this client, and hands the
+  handler the client's frames. A frame it cannot use (binary, not JSON, not a JSON object,
+  over the per-connection rate ``rate``) gets ``{"error": "<reason>"}`` back, to this client
+  only, and the connection stays open; a client that keeps at it is closed with 1008.
+  Frames over 64 KiB close the connection with 1009, a client that cannot keep up with its
+  room with 1013, and a crash in the handler closes only its own connection, with 1011.
 - ``broker().publish(channel, event)`` sends an event to every subscriber of a channel,
   in every server process.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from quart import Blueprint
 
@@ -33,9 +39,13 @@ from pykcworkshop.chat.constants import (
     SYNC_RATE,
     VALIDATION_RATE,
 )
-from pykcworkshop.chat.db.models import message_json
 from pykcworkshop.chat.forms import form_problem
-from pykcworkshop.chat.messages import load_history, parse_history_request, store_chat_message
+from pykcworkshop.chat.messages import (
+    load_history,
+    new_direct_message,
+    parse_history_request,
+    store_chat_message,
+)
 
 bp = Blueprint("websockets_v1", __name__, url_prefix="/chat/api/v1")
 
@@ -46,21 +56,21 @@ USER_STATUSES = ("Online", "Typing", "Offline")
 async def chat_message(room_hash: str) -> None:
     """Realtime chat between the members of a room.
 
-    Who may connect: a member of the room. The handshake offers ``csrf<token>`` and
-    ``Bearer<user_token>`` as subprotocols; refuse with 401 for a bad or missing token,
-    404 if the room does not exist, 403 if the user is not a member
-    (``admit_room_member``). Accept with a subprotocol the client offered.
+    Who may connect: a member of the room. Refuse with 401 for a bad or missing CSRF or
+    Bearer token, 404 if the room does not exist, 403 if the user is not a member
+    (``admit_room_member``).
 
     The client sends ``{"content": str}``. A ``user_name`` key may be present: ignore it,
     the author is always the authenticated user.
 
     - Empty ``content`` (``""``) is dropped silently: no reply, nothing stored.
-    - ``content`` that is not a string, or longer than 512 characters, gets an error frame
-      ``{"error": "<reason>"}`` to this client only; the connection stays open.
-    - Otherwise store the message in the database first, then publish the message object
-      ``{"user_name", "user_id", "content", "timestamp", "id"}`` (timestamp: ISO 8601 with
-      a UTC offset) to this room's chat-message channel, so every connection on this room's
-      chat-message socket receives it, the sender included, in the order stored.
+    - ``content`` that is missing, not a string, or longer than 512 characters gets an
+      error frame ``{"error": "<reason>"}`` to this client only; the connection stays open.
+    - Otherwise store the message in the database first, then publish its message object
+      ``{"user_name", "user_id", "content", "timestamp", "id"}`` (``timestamp``: ISO 8601
+      with a UTC offset, e.g. ``2024-05-01T12:00:00.123456+00:00``) to this room's
+      chat-message channel: every connection on this room's chat-message socket receives
+      it, the sender included. One connection's messages arrive in the order it sent them.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "chat-message")
@@ -73,20 +83,20 @@ async def chat_message(room_hash: str) -> None:
 async def member_status(room_hash: str) -> None:
     """Live status of a room's members: Online, Typing or Offline.
 
-    Who may connect: a member of the room (same handshake rules as chat-message:
-    401 / 404 / 403 before accepting).
+    Who may connect: a member of the room (401 / 404 / 403 before accepting, as for
+    chat-message).
 
     The server sends nothing when a client connects. The client sends
     ``{"user_status": "Online" | "Typing" | "Offline"}``; ``user_id`` and ``user_name`` keys
-    may be present and are ignored. Publish
-    ``{"user_id", "user_name", "user_status"}`` (id and name of the authenticated user) to
-    every connection on this room's member-status socket, the sender included. Any other
-    ``user_status`` gets an error frame to this client only.
+    may be present and are ignored. Publish ``{"user_id", "user_name", "user_status"}``
+    (id and name of the authenticated user) to every connection on this room's
+    member-status socket, the sender included. Any other ``user_status`` gets an error
+    frame to this client only.
 
     When a user's *last* member-status connection to this room closes, for any reason
-    (closed tab, network loss, server-side close), publish the same shape with
-    ``"user_status": "Offline"``. If the user still has another tab open on this room,
-    closing one sends nothing (``present`` counts the connections).
+    (closed tab, lost network, closed by the server), publish the same shape with
+    ``"user_status": "Offline"``. While the user still has another such connection open
+    (a second tab), closing one sends nothing. ``present()`` counts the connections.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "member-status")
@@ -124,19 +134,22 @@ async def chat_history(room_hash: str) -> None:
     Who may connect: a member of the room (401 / 404 / 403 before accepting).
 
     The client sends ``{"timestamp": number, "chunk_size": int, "newer": bool}``:
-    ``timestamp`` in milliseconds since the epoch (UTC), ``chunk_size`` from 1 to 100,
-    ``newer`` optional (default false). Reply to this client only with a JSON array of
-    message objects of this room:
+    ``timestamp`` in milliseconds since the epoch (UTC), ``chunk_size`` an integer from 1
+    to 100, ``newer`` optional (default false). Reply to this client only with a JSON
+    array of message objects of this room (as chat-message sends them, with ``id``):
 
     - ``newer`` false: the newest ``chunk_size`` messages strictly older than
       ``timestamp``, newest first;
     - ``newer`` true: the oldest ``chunk_size`` messages strictly newer than
       ``timestamp``, oldest first.
 
-    Optionally the client adds ``"before_id"`` (with newer false) or ``"after_id"`` (with
-    newer true): the id of the message the page continues from. The boundary is then that
-    message's exact (timestamp, id), so messages sharing a timestamp are never skipped or
-    repeated. Anything invalid gets an error frame to this client only.
+    Messages with equal timestamps are ordered by ``id``. Optionally the client adds
+    ``"before_id"`` (with newer false) or ``"after_id"`` (with newer true): the id of the
+    message the page continues from, e.g. the oldest one it shows. The boundary is then
+    that message's exact (timestamp, id) instead of ``timestamp``, so messages that share
+    a timestamp are never skipped or repeated from one page to the next. (An id that is
+    not a message of this room is ignored.) An invalid request gets an error frame to
+    this client only.
     """
     await admit_room_member(room_hash)
     async with serve(HISTORY_RATE) as socket:
@@ -157,24 +170,17 @@ async def direct_message(user_id: int) -> None:
     exist, 403 if the two share no room (``admit_dm_partner``).
 
     The client sends ``{"content": str}``. Same rules as chat-message (empty content is
-    dropped silently; not a string or over 512 characters: error frame), except that the
-    message is never stored. The message object ``{"user_name", "user_id", "content",
-    "timestamp"}`` goes only to the two participants' direct-message connections with
-    each other (A's socket opened to B and B's socket opened to A), the sender included;
-    nobody else receives it.
+    dropped silently; missing, not a string or over 512 characters: error frame), except
+    that the message is never stored. The message object ``{"user_name", "user_id",
+    "content", "timestamp"}`` goes only to the two participants' direct-message
+    connections with each other (A's socket opened to B and B's socket opened to A), the
+    sender included; nobody else receives it.
     """
     user = await admit_dm_partner(user_id)
     channel = dm_channel(user.user_id, user_id)
     async with serve(CHAT_RATE, channel) as socket:
         async for content in socket.message_contents():
-            message = message_json(
-                message_id=None,
-                user_id=user.user_id,
-                user_name=user.user_name,
-                content=content,
-                timestamp=datetime.now(UTC),
-            )
-            await broker().publish(channel, message)
+            await broker().publish(channel, new_direct_message(user, content))
 
 
 @bp.websocket("/form-validation")
@@ -190,13 +196,14 @@ async def form_validation() -> None:
     "failure_reason": str}``: ``failure_reason`` is ``""`` when valid, otherwise the first
     rule that failed, cheapest checks first:
 
-    - create-user: ``user_name`` non-empty, at most 32 characters, not taken (any case);
-    - create-room: ``room_name`` non-empty, at most 32 characters, not already owned by
-      the bearer's user (or by ``form_data["user_id"]`` when no valid bearer was offered);
-    - chat-message: ``content`` at most 512 characters.
+    - create-user: ``user_name`` present, a string, non-empty after trimming, at most 32
+      characters, no control characters, not taken (in any letter case);
+    - create-room: ``room_name`` the same way, then not already owned by the bearer's user
+      (or, without a valid bearer, by the user whose id is ``form_data["user_id"]``);
+    - chat-message: ``content`` present, a string, at most 512 characters.
 
-    An unknown ``type`` or malformed ``form_data`` is a failed validation with a reason;
-    a frame that is not a JSON object gets an error frame.
+    An unknown ``type`` or a ``form_data`` that is not an object is a failed validation
+    with a reason; a frame that is not a JSON object gets an error frame.
     """
     user = await admit(bearer="optional")
     async with serve(VALIDATION_RATE) as socket:

@@ -1,0 +1,196 @@
+"""The pub/sub broker, in-process: fan-out, bounded queues, and subscription cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from pykcworkshop.chat import broker as broker_module
+from pykcworkshop.chat.broker import Broker, Event, SubscriberDropped, SubscriberLagging
+
+
+@pytest.fixture
+async def broker() -> AsyncIterator[Broker]:
+    chat_broker = Broker("memory://", capacity=8)
+    await chat_broker.connect()
+    yield chat_broker
+    await chat_broker.disconnect()
+
+
+async def next_message(subscriber: broker_module.Subscriber) -> str:
+    return await asyncio.wait_for(subscriber.get(), 2)
+
+
+class RecordingBackend(broker_module.MemoryBackend):
+    """A memory backend that records the channels it is asked to (un)subscribe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str]] = []
+
+    async def subscribe(self, channel: str) -> None:
+        self.calls.append(("subscribe", channel))
+
+    async def unsubscribe(self, channel: str) -> None:
+        self.calls.append(("unsubscribe", channel))
+
+
+class FailingBackend(broker_module.MemoryBackend):
+    """A backend whose stream of events breaks when something is published on "fail"."""
+
+    async def next_published(self) -> Event:
+        event = await super().next_published()
+        if event.channel == "fail":
+            raise ConnectionError("lost the broker")
+        return event
+
+
+async def test_publish_reaches_every_subscriber_of_the_channel(broker):
+    async with broker.subscribe("a") as first, broker.subscribe("a") as second:
+        await broker.publish("a", {"n": 1})
+        assert await next_message(first) == await next_message(second) == '{"n":1}'
+
+
+async def test_publish_does_not_reach_other_channels(broker):
+    async with broker.subscribe("a") as on_a, broker.subscribe("b") as on_b:
+        await broker.publish("a", "for a")
+        await broker.publish("b", "for b")
+        assert json.loads(await next_message(on_b)) == "for b"
+        assert json.loads(await next_message(on_a)) == "for a"
+
+
+async def test_event_is_serialized_once_for_all_subscribers(broker):
+    async with broker.subscribe("a") as first, broker.subscribe("a") as second:
+        await broker.publish("a", {"text": "same object"})
+        # The very same string object goes to everyone: one json.dumps per publish.
+        assert await next_message(first) is await next_message(second)
+
+
+async def test_publish_text_is_delivered_unchanged(broker):
+    frame = '{ "not" :"re-serialized" }  '
+    async with broker.subscribe("sync") as subscriber:
+        await broker.publish_text("sync", frame)
+        assert await next_message(subscriber) == frame
+
+
+async def test_messages_arrive_in_publish_order(broker):
+    async with broker.subscribe("a") as subscriber:
+        for n in range(5):
+            await broker.publish("a", n)
+        assert [json.loads(await next_message(subscriber)) for _ in range(5)] == [0, 1, 2, 3, 4]
+
+
+async def test_no_subscriber_left_after_1000_subscribe_cycles(broker):
+    for _ in range(1000):
+        async with broker.subscribe("room:cycle"):
+            pass
+    assert broker.subscriber_count() == 0
+    assert broker.backend_channels() == frozenset()
+
+
+async def test_no_subscriber_left_after_exceptions_inside_subscribe(broker):
+    for _ in range(1000):
+        with pytest.raises(RuntimeError):
+            async with broker.subscribe("room:error"):
+                raise RuntimeError("handler bug")
+    assert broker.subscriber_count() == 0
+    assert broker.backend_channels() == frozenset()
+
+
+async def test_no_subscriber_left_after_cancelled_tasks(broker):
+    async def hold(entered: asyncio.Event) -> None:
+        async with broker.subscribe("room:cancel") as subscriber:
+            entered.set()
+            await subscriber.get()  # waits forever: nothing is published
+
+    for _ in range(1000):
+        entered = asyncio.Event()
+        task = asyncio.create_task(hold(entered))
+        await entered.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert broker.subscriber_count() == 0
+    assert broker.backend_channels() == frozenset()
+
+
+async def test_many_concurrent_subscribers_all_cleaned_up(broker):
+    async def one(index: int) -> None:
+        async with broker.subscribe(f"room:{index % 7}"):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(one(index) for index in range(1000)))
+    assert broker.subscriber_count() == 0
+    assert broker.backend_channels() == frozenset()
+
+
+async def test_backend_subscribes_once_per_channel_and_unsubscribes_after_the_last():
+    chat_broker = Broker("memory://")
+    backend = RecordingBackend()
+    chat_broker._backend = backend
+    async with chat_broker.subscribe("a"), chat_broker.subscribe("a"):
+        assert backend.calls == [("subscribe", "a")]
+    assert backend.calls == [("subscribe", "a"), ("unsubscribe", "a")]
+
+
+async def test_lagging_subscriber_is_dropped_without_blocking_publish(broker):
+    async with broker.subscribe("a") as reader, broker.subscribe("a") as stuck:
+        for n in range(broker.capacity * 3):
+            # Never waits, although `stuck` reads nothing.
+            await asyncio.wait_for(broker.publish("a", n), 1)
+            assert json.loads(await next_message(reader)) == n
+        await asyncio.wait_for(stuck.dropped.wait(), 2)
+        assert stuck.lagging
+        with pytest.raises(SubscriberLagging):
+            await stuck.get()
+        assert not reader.dropped.is_set()
+
+
+async def test_dropped_subscriber_raises_even_with_messages_queued(broker):
+    async with broker.subscribe("a") as stuck:
+        for n in range(broker.capacity + 1):
+            await broker.publish("a", n)
+        await asyncio.wait_for(stuck.dropped.wait(), 2)
+        # The backlog is discarded: the reader learns at once that it must reconnect.
+        with pytest.raises(SubscriberLagging):
+            await stuck.get()
+
+
+async def test_subscriber_within_capacity_is_not_dropped(broker):
+    async with broker.subscribe("a") as slow, broker.subscribe("a") as probe:
+        for n in range(broker.capacity):
+            await broker.publish("a", n)
+        # Once the probe has them all, the fan-out has offered them all to `slow` too.
+        for n in range(broker.capacity):
+            assert json.loads(await next_message(probe)) == n
+        assert not slow.dropped.is_set()
+        assert [json.loads(await next_message(slow)) for _ in range(broker.capacity)] == list(
+            range(broker.capacity)
+        )
+
+
+async def test_backend_failure_drops_subscribers_and_delivery_resumes(monkeypatch):
+    monkeypatch.setattr(broker_module, "BACKEND_RETRY_DELAY", 0)
+    chat_broker = Broker("memory://")
+    chat_broker._backend = FailingBackend()
+    await chat_broker.connect()
+    try:
+        async with chat_broker.subscribe("a") as subscriber:
+            await chat_broker.publish_text("fail", "")
+            await asyncio.wait_for(subscriber.dropped.wait(), 2)
+            with pytest.raises(SubscriberDropped):
+                await subscriber.get()
+            assert not subscriber.lagging
+        async with chat_broker.subscribe("a") as fresh:
+            await chat_broker.publish("a", "after the failure")
+            assert json.loads(await next_message(fresh)) == "after the failure"
+    finally:
+        await chat_broker.disconnect()
+
+
+def test_unknown_broker_url_scheme_is_refused():
+    with pytest.raises(ValueError, match="unsupported BROKER_URL"):
+        Broker("kafka://localhost")

@@ -1,0 +1,367 @@
+"""Limits every socket shares: frame size, bad frames, rate limits, slow clients, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import socket as sockets
+import struct
+from urllib.parse import urlsplit
+
+import pytest
+from quart.testing.connections import WebsocketDisconnectError
+from websockets.exceptions import ConnectionClosed
+
+from pykcworkshop.chat.api.websockets import helpers
+from pykcworkshop.chat.api.websockets.helpers import serve
+from pykcworkshop.chat.broker import Event, Subscriber, SubscriberLagging
+from pykcworkshop.chat.channels import broker
+from pykcworkshop.chat.constants import CHAT_RATE, HISTORY_RATE, STATUS_RATE, SYNC_RATE, VALIDATION_RATE
+from tests.clients import API, ws_connect
+from tests.websockets.conftest import (
+    GOOD_FRAMES,
+    SOCKETS,
+    close_code,
+    next_frame,
+    offer,
+    recv_error,
+    socket_path,
+)
+
+every_socket = pytest.mark.parametrize("socket", SOCKETS)
+JSON_SOCKETS = [s for s in SOCKETS if s != "client-sync"]
+RATES = {
+    "chat-message": CHAT_RATE,
+    "member-status": STATUS_RATE,
+    "client-sync": SYNC_RATE,
+    "chat-history": HISTORY_RATE,
+    "direct-message": CHAT_RATE,
+    "form-validation": VALIDATION_RATE,
+}
+MAX_FRAME = 64 * 1024
+
+#: Frames that are not a JSON object, for the sockets that expect one.
+NOT_A_JSON_OBJECT = {
+    "not JSON": "hello {",
+    "empty": "",
+    "array": "[1, 2, 3]",
+    "string": '"text"',
+    "number": "42",
+    "null": "null",
+    "deeply nested": "[" * 50_000,
+}
+
+
+async def is_error(ws) -> bool:
+    frame = json.loads(await next_frame(ws))
+    return isinstance(frame, dict) and set(frame) == {"error"}
+
+
+# ---------------------------------------------------------------- frame size
+
+
+@every_socket
+async def test_frame_over_64_kib_closes_the_connection_with_1009(ws_url, room, socket):
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        await ws.send("x" * (MAX_FRAME + 1))
+        assert await close_code(ws) == 1009
+
+
+async def test_app_itself_closes_with_1009_when_the_server_allows_bigger_frames(local_app_factory):
+    # Quart's test client has no frame limit, unlike our hypercorn config: the app's own.
+    async with local_app_factory() as app:
+        client = app.test_client()
+        async with client.websocket(f"{API}/form-validation", scope_base={"subprotocols": offer()}) as ws:
+            await ws.send("x" * (MAX_FRAME + 1))
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                await asyncio.wait_for(ws.receive(), 5)
+            assert closed.value.args[0] == 1009
+
+
+async def test_frame_of_64_kib_is_accepted(ws_url, room):
+    frame = "x" * MAX_FRAME
+    async with ws_connect(ws_url, room.path("client-sync"), room.owner) as ws:
+        await ws.send(frame)
+        assert await next_frame(ws) == frame
+
+
+# ---------------------------------------------------------------- bad frames
+
+
+@pytest.mark.parametrize("socket", JSON_SOCKETS)
+async def test_frame_that_is_not_a_json_object_gets_an_error_and_the_connection_stays_usable(
+    ws_url, room, socket
+):
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        for kind, frame in NOT_A_JSON_OBJECT.items():
+            await ws.send(frame)
+            assert await is_error(ws), kind
+            await ws.send(GOOD_FRAMES[socket])
+            assert not await is_error(ws), kind
+
+
+@every_socket
+async def test_binary_frame_gets_an_error_and_the_connection_stays_usable(ws_url, room, socket):
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        await ws.send(json.dumps({"content": "binary"}).encode())
+        await recv_error(ws)
+        await ws.send(GOOD_FRAMES[socket])
+        frame = await next_frame(ws)
+        assert frame == GOOD_FRAMES[socket] if socket == "client-sync" else "error" not in json.loads(frame)
+
+
+@pytest.mark.parametrize("socket", ["chat-message", "direct-message"])
+async def test_bad_frames_are_not_broadcast(ws_url, room, socket):
+    path = socket_path(room, socket)
+    other_path = f"/{room.owner.id}/direct-message" if socket == "direct-message" else path
+    async with (
+        ws_connect(ws_url, path, room.owner) as sender,
+        ws_connect(ws_url, other_path, room.member) as other,
+    ):
+        for frame in NOT_A_JSON_OBJECT.values():
+            await sender.send(frame)
+            await recv_error(sender)
+        await sender.send(GOOD_FRAMES[socket])
+        assert json.loads(await next_frame(other))["content"] == "still here"
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+@every_socket
+async def test_frames_over_the_rate_limit_get_an_error_and_the_connection_stays_open(ws_url, room, socket):
+    _, burst = RATES[socket]
+    count = burst + 10
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        for _ in range(count):
+            await ws.send(GOOD_FRAMES[socket])
+        # Every frame is answered once: served, or refused with an error frame.
+        replies = [await next_frame(ws) for _ in range(count)]
+        errors = [reply for reply in replies if reply.startswith('{"error"')]
+        assert errors and all("slow down" in json.loads(error)["error"] for error in errors)
+        assert not replies[0].startswith('{"error"')
+        assert ws.close_code is None
+
+
+@every_socket
+async def test_sustained_flood_gets_errors_then_close_1008(ws_url, room, socket):
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        try:
+            for _ in range(500):
+                await ws.send(GOOD_FRAMES[socket])
+        except ConnectionClosed:
+            pass
+        frames = []
+        try:
+            async with asyncio.timeout(5):
+                async for frame in ws:
+                    frames.append(frame)
+        except ConnectionClosed:
+            pass
+        assert any(isinstance(frame, str) and frame.startswith('{"error"') for frame in frames)
+        assert ws.close_code == 1008
+
+
+async def test_sustained_bad_frames_close_the_connection_with_1008(ws_url, room):
+    async with ws_connect(ws_url, room.path("chat-message"), room.owner) as ws:
+        for _ in range(25):
+            await ws.send("not json")
+        assert await close_code(ws) == 1008
+
+
+async def test_rate_limit_is_per_connection(ws_url, room):
+    path = room.path("chat-history")
+    async with ws_connect(ws_url, path, room.owner) as flooded, ws_connect(ws_url, path, room.owner) as calm:
+        for _ in range(HISTORY_RATE[1] + 5):
+            await flooded.send(GOOD_FRAMES["chat-history"])
+        await calm.send(GOOD_FRAMES["chat-history"])
+        assert json.loads(await next_frame(calm)) == []
+
+
+# ---------------------------------------------------------------- a client that stops reading
+
+
+async def raw_connect(ws_url: str, path: str, offered: list[str]) -> sockets.socket:
+    """Open a websocket by hand on a plain TCP socket that the test then never reads.
+
+    A tiny receive buffer makes the server's sends back up soon.
+    """
+    parts = urlsplit(ws_url)
+    loop = asyncio.get_running_loop()
+    sock = sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM)
+    sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, (parts.hostname, parts.port))
+    request = (
+        f"GET {API}{path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {', '.join(offered)}\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += await loop.sock_recv(sock, 1)  # byte by byte: leave any frame unread
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+async def read_until_close_frame(sock: sockets.socket) -> int:
+    """Read the server's (unmasked) frames from ``sock``; return the close frame's code."""
+    loop = asyncio.get_running_loop()
+    buffer = bytearray()
+
+    async def take(size: int) -> bytes:
+        while len(buffer) < size:
+            chunk = await loop.sock_recv(sock, 1 << 20)
+            if not chunk:
+                raise AssertionError("connection ended without a close frame")
+            buffer.extend(chunk)
+        data = bytes(buffer[:size])
+        del buffer[:size]
+        return data
+
+    while True:
+        head = await take(2)
+        opcode, length = head[0] & 0x0F, head[1] & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", await take(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", await take(8))
+        payload = await take(length)
+        if opcode == 0x8:
+            return int(struct.unpack("!H", payload[:2])[0])
+
+
+async def forward_frames(ws, into: asyncio.Queue | None) -> None:
+    """Read ``ws`` as fast as possible, keeping the frames in ``into`` (or dropping them)."""
+    with contextlib.suppress(ConnectionClosed):
+        async for frame in ws:
+            if into is not None:
+                into.put_nowait(frame)
+
+
+async def test_client_that_stops_reading_does_not_delay_the_room(ws_url, room):
+    # Flooders send in waves and wait for the normal client to receive each wave, so only
+    # the stuck client falls behind. The first frames are large (compressed for everyone
+    # but the stuck client, which negotiated no compression) to fill its TCP buffers; then
+    # more than 256 frames pile up in its server-side queue.
+    flooders_count, per_wave, waves, large = 12, 7, 5, 120
+    path = room.path("client-sync")
+    stuck = await raw_connect(ws_url, path, offer(bearer=room.owner.token))
+    received: asyncio.Queue[str] = asyncio.Queue()
+    async with contextlib.AsyncExitStack() as stack:
+        normal = await stack.enter_async_context(ws_connect(ws_url, path, room.member))
+        flooders = [
+            await stack.enter_async_context(ws_connect(ws_url, path, room.owner))
+            for _ in range(flooders_count)
+        ]
+        readers = [asyncio.create_task(forward_frames(normal, received))]
+        readers += [asyncio.create_task(forward_frames(flooder, None)) for flooder in flooders]
+        try:
+            sent = 0
+            for _ in range(waves):
+                batches = []
+                for flooder in flooders:
+                    frames = [
+                        "x" * 60_000 if sent + n < large else f"small {sent + n}" for n in range(per_wave)
+                    ]
+                    sent += per_wave
+                    batches.append(send_all(flooder, frames))
+                await asyncio.gather(*batches)
+                for _ in range(per_wave * flooders_count):
+                    await asyncio.wait_for(received.get(), 10)
+            await flooders[0].send("marker")
+            assert await asyncio.wait_for(received.get(), 1.0) == "marker"
+            assert normal.close_code is None
+            # The stuck client was dropped: after what its buffers hold comes a close frame.
+            assert await asyncio.wait_for(read_until_close_frame(stuck), 10) == 1013
+        finally:
+            for reader in readers:
+                reader.cancel()
+            stuck.close()
+
+
+async def send_all(ws, frames: list[str]) -> None:
+    for frame in frames:
+        await ws.send(frame)
+
+
+async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_unsubscribed(
+    local_app_factory,
+):
+    async with local_app_factory() as app:
+        chat_broker = app.extensions["broker"]
+
+        @app.websocket("/test/lag")
+        async def lagging_handler() -> None:
+            async with serve((100.0, 100), "test:lag") as socket:
+                await socket.send_json("subscribed")
+                async for _ in socket.text_frames():
+                    pass
+
+        async with app.test_client().websocket("/test/lag") as ws:
+            assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
+            # Handed over in one go, so the forwarder cannot send any in between.
+            for n in range(chat_broker.capacity + 1):
+                chat_broker.deliver(Event("test:lag", str(n)))
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                while True:
+                    await asyncio.wait_for(ws.receive(), 5)
+            assert closed.value.args[0] == 1013
+        assert chat_broker.subscriber_count("test:lag") == 0
+
+
+async def test_forwarding_gives_up_on_a_send_stuck_longer_than_send_timeout(monkeypatch):
+    monkeypatch.setattr(helpers, "SEND_TIMEOUT", 0.05)
+    clock = helpers._SendClock()
+    clock.since = asyncio.get_running_loop().time()  # a send started and never finished
+    await asyncio.wait_for(helpers._watch(Subscriber("test:stuck", 4), clock), 5)
+
+
+async def test_forwarding_stops_watching_when_the_broker_drops_the_subscriber():
+    subscriber = Subscriber("test:dropped", 4)
+    watching = asyncio.create_task(helpers._watch(subscriber, helpers._SendClock()))
+    subscriber.drop(SubscriberLagging("behind"))
+    await asyncio.wait_for(watching, 5)
+
+
+# ---------------------------------------------------------------- handler crash
+
+
+async def test_handler_crash_closes_only_that_connection_with_1011_and_is_logged(local_app_factory, caplog):
+    async with local_app_factory() as app:
+
+        @app.websocket("/test/crash")
+        async def crashing_handler() -> None:
+            async with serve((100.0, 100), "test:crash") as socket:
+                async for frame in socket.text_frames():
+                    if frame == "crash":
+                        raise RuntimeError("a bug in the handler")
+                    await broker().publish_text("test:crash", frame)
+
+        package_log = logging.getLogger("pykcworkshop")
+        package_log.addHandler(caplog.handler)
+        try:
+            client = app.test_client()
+            async with (
+                client.websocket("/test/crash") as victim,
+                client.websocket("/test/crash") as bystander,
+            ):
+                await victim.send("crash")
+                with pytest.raises(WebsocketDisconnectError) as closed:
+                    await asyncio.wait_for(victim.receive(), 5)
+                assert closed.value.args[0] == 1011
+                await bystander.send("still alive")
+                assert await asyncio.wait_for(bystander.receive(), 5) == "still alive"
+                assert app.extensions["broker"].subscriber_count("test:crash") == 1
+        finally:
+            package_log.removeHandler(caplog.handler)
+    assert any(
+        record.levelno == logging.ERROR
+        and "a bug in the handler" in (record.exc_text or str(record.exc_info))
+        for record in caplog.records
+    )
