@@ -102,3 +102,17 @@ async def handshake_status(ws_url: str, path: str, offered: list[str], **kwargs:
     except websockets.exceptions.InvalidStatus as refused:
         return refused.response.status_code
     raise AssertionError(f"handshake to {path} was accepted")
+
+
+async def drain_errors(ws: ClientConnection, quiet: float = 1.0) -> list[str]:
+    """Read until ``ws`` is quiet for ``quiet`` seconds or closed; return the error reasons seen."""
+    errors = []
+    while True:
+        try:
+            text = await asyncio.wait_for(ws.recv(), quiet)
+        except (TimeoutError, websockets.exceptions.ConnectionClosed):
+            return errors
+        if isinstance(text, str) and text.startswith("{"):  # relayed plain texts are not JSON
+            frame = json.loads(text)
+            if "error" in frame:
+                errors.append(frame["error"])

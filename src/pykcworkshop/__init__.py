@@ -14,7 +14,7 @@ from quart import Quart
 
 from pykcworkshop import config, site
 from pykcworkshop.chat import bp as chat_bp
-from pykcworkshop.chat import broker, db, presence
+from pykcworkshop.chat import broker, db, presence, userlimits
 from pykcworkshop.chat.api.http.helpers import register_error_handlers
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
@@ -70,6 +70,8 @@ async def _start(app: Quart) -> None:
     await db.initialize()
     app.extensions["presence"] = presence.presence_for(app.config["BROKER_URL"])
     await app.extensions["presence"].connect()
+    app.extensions["user_limits"] = userlimits.user_limiter_for(app.config["BROKER_URL"])
+    await app.extensions["user_limits"].connect()
     app.extensions["broker"] = broker.Broker(app.config["BROKER_URL"])
     await app.extensions["broker"].connect()
 
@@ -81,6 +83,7 @@ async def _stop(app: Quart) -> None:
         return
     await app.extensions["broker"].disconnect()
     await app.extensions["presence"].disconnect()
+    await app.extensions["user_limits"].disconnect()
     await db.dispose()
 
 

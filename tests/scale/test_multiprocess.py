@@ -26,7 +26,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.clients import API, assert_silent, recv_json, ws_connect
+from tests.clients import API, assert_silent, drain_errors, recv_json, ws_connect
 from tests.live_server import LiveServer, server_env
 from tests.scale import databases
 from tests.scale.conftest import PrivateRedis
@@ -309,3 +309,35 @@ async def test_clients_stay_connected_through_a_redis_restart(
         finally:
             a.server.stop()
             b.server.stop()
+
+
+async def test_per_user_rate_limit_is_shared_by_processes(cluster: tuple[Node, Node]) -> None:
+    """One user's frames count against one budget, whichever process they reach.
+
+    Each connection stays within its own burst, and each process sees less than the user's
+    burst, so only a limit shared through Redis refuses some frames.
+    """
+    from pykcworkshop.chat.constants import SYNC_RATE, USER_SYNC_RATE
+
+    a, b = cluster
+    alice = await sign_up(a, "alice")
+    room = await room_with(a, alice)
+    per_connection = SYNC_RATE[1]
+    connections_per_process = 3
+    assert connections_per_process * (per_connection - 1) < USER_SYNC_RATE[1]  # one process alone is fine
+    assert 2 * connections_per_process * (per_connection - 2) > USER_SYNC_RATE[1]  # both together are not
+    path = f"/room/{room}/client-sync"
+    async with AsyncExitStack() as stack:
+        sockets = [
+            await stack.enter_async_context(connect(node, path, alice))
+            for node in (a, b)
+            for _ in range(connections_per_process)
+        ]
+        for ws in sockets:  # every subscription is live before the burst
+            assert await send_and_see_echo(ws, {"ready": True}) == {"ready": True}
+        # Two frames under each connection's burst: the "ready" frame spent one token.
+        burst = per_connection - 2
+        await asyncio.gather(*(ws.send(f"frame {n}") for ws in sockets for n in range(burst)))
+        reasons = [reason for ws in sockets for reason in await drain_errors(ws)]
+    assert reasons, "no frame was refused although the user exceeded their burst across processes"
+    assert all("your account" in reason for reason in reasons)

@@ -6,6 +6,7 @@ from quart import current_app
 
 from pykcworkshop.chat.broker import Broker
 from pykcworkshop.chat.presence import Presence
+from pykcworkshop.chat.userlimits import UserLimiter
 
 
 def broker() -> Broker:
@@ -18,6 +19,12 @@ def presence() -> Presence:
     """Return the app's presence tracker."""
     tracker: Presence = current_app.extensions["presence"]
     return tracker
+
+
+def user_limits() -> UserLimiter:
+    """Return the app's per-user rate limiter."""
+    limiter: UserLimiter = current_app.extensions["user_limits"]
+    return limiter
 
 
 def room_channel(room_hash: str, socket_name: str) -> str:

@@ -36,5 +36,9 @@ STATUS_RATE = (20.0, 40)
 SYNC_RATE = (20.0, 40)
 VALIDATION_RATE = (20.0, 40)
 HISTORY_RATE = (10.0, 20)
+#: Per-user limits across all of a user's connections (and, with Redis, all processes):
+#: a few times one connection's limit, so several tabs work normally.
+USER_CHAT_RATE = (20.0, 60)
+USER_SYNC_RATE = (40.0, 120)
 #: Error frames a connection may earn by abuse before it is closed with 1008.
 MAX_STRIKES = 20

@@ -25,11 +25,6 @@ from urllib.parse import urlsplit
 
 from pykcworkshop.chat.ratelimit import TokenBucket
 
-#: Suggested per-user limits (frames per second, burst), across all of a user's
-#: connections: a few times one connection's limit, so several tabs work normally.
-USER_CHAT_RATE = (20.0, 60)
-USER_SYNC_RATE = (40.0, 120)
-
 
 class UserLimiter(Protocol):
     """Token buckets keyed by user (and whatever else the key names)."""

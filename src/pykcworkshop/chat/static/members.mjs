@@ -143,10 +143,10 @@ export class MembersPanel {
   /** Call on every keystroke in the room's message box. */
   noteTyping() {
     const now = Date.now();
-    if (
-      now - this.#lastTypingSent >= TYPING_THROTTLE_MS &&
-      this.#socket.send({ user_status: "Typing" })
-    ) {
+    // The throttle only spaces out repeats: after going back Online (e.g. a message was
+    // just sent), the next keystroke says "Typing" again at once.
+    const due = this.#myStatus !== "Typing" || now - this.#lastTypingSent >= TYPING_THROTTLE_MS;
+    if (due && this.#socket.send({ user_status: "Typing" })) {
       this.#lastTypingSent = now;
       this.#myStatus = "Typing";
     }
@@ -158,6 +158,11 @@ export class MembersPanel {
   noteStoppedTyping() {
     clearTimeout(this.#idleTimer);
     this.#backOnline();
+  }
+
+  /** Send our status now. */
+  announce() {
+    this.#socket.send({ user_status: this.#myStatus });
   }
 
   /** Re-send our status soon (someone asked through client-sync). A little random delay

@@ -117,9 +117,15 @@ export class RoomSession {
     this.chat.focusComposer();
   }
 
-  /** Ask the others for their status once both sockets involved are connected. */
+  /**
+   * Once both sockets involved are connected: tell the others our status and ask for theirs.
+   * Our status went out when the status socket opened, but a member who connected before
+   * our sync socket was up asked us in vain, and may have subscribed after we told.
+   */
   #requestStatuses() {
-    if (this.members.isOpen && this.sync.isOpen) this.sync.send("status-request");
+    if (!this.members.isOpen || !this.sync.isOpen) return;
+    this.members.announce();
+    this.sync.send("status-request");
   }
 
   /** A room socket gave up. Find out why over HTTP (a 401 there logs us out). */

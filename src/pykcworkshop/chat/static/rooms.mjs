@@ -126,6 +126,11 @@ export class RoomsSidebar {
    * user: we just open it. Returns true when the room was opened.
    */
   async join(roomHash) {
+    if (this.isJoined(roomHash)) {
+      // Already a member (e.g. our own share link): no request, no 400 in the console.
+      this.#onOpenRoom({ room_hash: roomHash, room_name: this.nameOf(roomHash) ?? "Room" });
+      return true;
+    }
     let name = null;
     try {
       name = (await api.joinRoom(roomHash))?.room_name ?? null;

@@ -5,9 +5,12 @@
 //   Every event is a JSON object {"v": 1, "type": <string>, "from": <sender's user_id>, …}.
 //
 //   {"v":1, "type":"status-request", "from":A}
-//       "I just connected: tell me your status." Every other client re-sends its current
-//       status on the room's /member-status socket (after a short random delay, so that
-//       answers from a big room do not all arrive at once). A client that has a direct-
+//       "I just connected: tell me your status." A sends it once its /member-status and
+//       /client-sync sockets are both open, right after sending its own status again
+//       (members who connected while A's sockets were still opening missed both). Every
+//       other client re-sends its current status on the room's /member-status socket
+//       (after a short random delay, so that answers from a big room do not all arrive at
+//       once). A client that has a direct-
 //       message conversation with A also answers with dm-open, so A reconnects its side.
 //
 //   {"v":1, "type":"dm-open", "from":A, "to":B}

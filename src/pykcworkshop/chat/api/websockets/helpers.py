@@ -29,7 +29,7 @@ from pykcworkshop.chat import db
 from pykcworkshop.chat.api import BEARER_SUBPROTOCOL_PREFIX, CSRF_SUBPROTOCOL_PREFIX, csrf_ok
 from pykcworkshop.chat.api.http.helpers import ProblemError
 from pykcworkshop.chat.broker import Subscriber, SubscriberDropped
-from pykcworkshop.chat.channels import broker, presence
+from pykcworkshop.chat.channels import broker, presence, user_limits
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_FRAME_SIZE, MAX_STRIKES
 from pykcworkshop.chat.messages import message_content_problem
 from pykcworkshop.chat.ratelimit import TokenBucket
@@ -214,11 +214,16 @@ async def linger() -> None:
                 await websocket.receive()
 
 
+#: A per-user limit: the bucket's key (e.g. ``"42:chat"``) and (frames per second, burst).
+PerUserLimit = tuple[str, tuple[float, int]]
+
+
 class ClientSocket:
     """The accepted websocket of one client, with its rate limit and error budget."""
 
-    def __init__(self, rate: tuple[float, int]) -> None:
+    def __init__(self, rate: tuple[float, int], per_user: PerUserLimit | None = None) -> None:
         self._rate = TokenBucket(*rate)
+        self._per_user = per_user
         # Every error frame spends one token; running out means sustained abuse.
         self._errors = TokenBucket(rate=1.0, burst=MAX_STRIKES)
         #: Set when the server closed this connection from outside the handler's task.
@@ -249,10 +254,18 @@ class ClientSocket:
                 await self.close(CLOSE_MESSAGE_TOO_BIG, "frame too large")
             if not self._rate.take():
                 await self.send_error("too many messages; slow down")
+            elif not await self._user_allowed():
+                await self.send_error("too many messages from your account; slow down")
             elif not isinstance(frame, str):
                 await self.send_error("binary frames are not supported; send JSON text")
             else:
                 yield frame
+
+    async def _user_allowed(self) -> bool:
+        if self._per_user is None:
+            return True
+        key, (rate, burst) = self._per_user
+        return await user_limits().allow(key, rate=rate, burst=burst)
 
     async def json_objects(self) -> AsyncIterator[dict[str, Any]]:
         """Yield the client's frames that are JSON objects; others get an error frame."""
@@ -356,15 +369,19 @@ async def _forwarding(subscription: Subscriber, socket: ClientSocket) -> AsyncIt
 
 
 @asynccontextmanager
-async def serve(rate: tuple[float, int], channel: str | None = None) -> AsyncIterator[ClientSocket]:
+async def serve(
+    rate: tuple[float, int], channel: str | None = None, *, per_user: PerUserLimit | None = None
+) -> AsyncIterator[ClientSocket]:
     """Accept the handshake and run the connection for the ``async with`` block.
 
-    ``rate`` is ``(frames per second, burst)`` for this connection's incoming frames. With
+    ``rate`` is ``(frames per second, burst)`` for this connection's incoming frames;
+    ``per_user`` adds a limit shared by all of one user's connections (in every process
+    when the broker is Redis), e.g. ``(f"{user_id}:chat", USER_CHAT_RATE)``. With
     ``channel``, every message published there is forwarded to this client while the block
     runs. An error in the block closes only this connection (1011) and is logged.
     """
     await websocket.accept(subprotocol=choose_subprotocol(websocket.requested_subprotocols))
-    socket = ClientSocket(rate)
+    socket = ClientSocket(rate, per_user)
     try:
         if channel is None:
             yield socket

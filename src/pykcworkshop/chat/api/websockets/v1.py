@@ -37,6 +37,8 @@ from pykcworkshop.chat.constants import (
     HISTORY_RATE,
     STATUS_RATE,
     SYNC_RATE,
+    USER_CHAT_RATE,
+    USER_SYNC_RATE,
     VALIDATION_RATE,
 )
 from pykcworkshop.chat.forms import form_problem
@@ -74,7 +76,7 @@ async def chat_message(room_hash: str) -> None:
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "chat-message")
-    async with serve(CHAT_RATE, channel) as socket:
+    async with serve(CHAT_RATE, channel, per_user=(f"{user.user_id}:chat", USER_CHAT_RATE)) as socket:
         async for content in socket.message_contents():
             await broker().publish(channel, await store_chat_message(user, room_hash, content))
 
@@ -100,7 +102,8 @@ async def member_status(room_hash: str) -> None:
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "member-status")
-    async with serve(STATUS_RATE, channel) as socket, present(room_hash, user, channel):
+    per_user = (f"{user.user_id}:status", USER_SYNC_RATE)
+    async with serve(STATUS_RATE, channel, per_user=per_user) as socket, present(room_hash, user, channel):
         async for frame in socket.json_objects():
             status = frame.get("user_status")
             if status not in USER_STATUSES:
@@ -120,9 +123,9 @@ async def client_sync(room_hash: str) -> None:
     not parse or store it; the clients agree on its meaning (our frontend's protocol is
     documented in ``static/sync.mjs``). Binary frames get an error frame.
     """
-    await admit_room_member(room_hash)
+    user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "client-sync")
-    async with serve(SYNC_RATE, channel) as socket:
+    async with serve(SYNC_RATE, channel, per_user=(f"{user.user_id}:sync", USER_SYNC_RATE)) as socket:
         async for frame in socket.text_frames():
             await broker().publish_text(channel, frame)
 
@@ -178,7 +181,7 @@ async def direct_message(user_id: int) -> None:
     """
     user = await admit_dm_partner(user_id)
     channel = dm_channel(user.user_id, user_id)
-    async with serve(CHAT_RATE, channel) as socket:
+    async with serve(CHAT_RATE, channel, per_user=(f"{user.user_id}:chat", USER_CHAT_RATE)) as socket:
         async for content in socket.message_contents():
             await broker().publish(channel, new_direct_message(user, content))
 
