@@ -46,7 +46,10 @@ class LiveServer:
         """
         bind = f"127.0.0.1:{port}"
         config = self.workdir / "server.toml"
-        config.write_text(envfile.render_server_toml(bind=bind), encoding="utf-8")
+        # A short graceful timeout: hypercorn's websocket ping tasks otherwise keep every
+        # stop waiting out the default 3 s.
+        toml = envfile.render_server_toml(bind=bind) + "graceful_timeout = 0.5\n"
+        config.write_text(toml, encoding="utf-8")
         command = [
             sys.executable, "-m", "hypercorn", "--config", str(config),
             "--bind", bind, "pykcworkshop:create_app()",
