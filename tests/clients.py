@@ -63,6 +63,13 @@ class Seeder:
             await session.commit()
         return room.id
 
+    async def join(self, room_hash: str, *members: SeededUser) -> None:
+        """Make ``members`` join an existing room."""
+        async with db.get_session() as session:
+            for member in members:
+                await db.add_user_to_room(session, user_id=member.id, room_id=room_hash)
+            await session.commit()
+
 
 def subprotocols(
     user: SeededUser | None = None, *, csrf: str | None = None, extra: tuple[str, ...] = ("chat.v1",)

@@ -17,6 +17,7 @@ from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat import broker, db, presence, userlimits
 from pykcworkshop.chat.api.http.helpers import register_error_handlers
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
+from pykcworkshop.chat.api.websockets.connection import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
 from pykcworkshop.chat.constants import MAX_REQUEST_BODY
 
@@ -52,6 +53,7 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 0
     _configure_logging(str(app.config["LOG_LEVEL"]))
 
+    app.asgi_websocket_class = DrainingWebsocketConnection
     register_error_handlers(app)
     app.register_blueprint(site.bp)
     app.register_blueprint(chat_bp)

@@ -24,6 +24,7 @@ from pykcworkshop.chat.broker import Broker
 from pykcworkshop.chat.db.models import ChatMessage
 from pykcworkshop.chat.presence import MemoryPresence
 from pykcworkshop.chat.tokens import generate_csrf
+from pykcworkshop.chat.userlimits import MemoryUserLimiter
 from tests.clients import SeededUser, unique_name
 from tests.live_server import LiveServer
 
@@ -210,6 +211,7 @@ def local_app_factory(
         await chat_broker.connect()
         app.extensions["broker"] = chat_broker
         app.extensions["presence"] = MemoryPresence()
+        app.extensions["user_limits"] = MemoryUserLimiter()
         try:
             yield app
         finally:

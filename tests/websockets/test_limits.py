@@ -244,7 +244,7 @@ async def forward_frames(ws, into: asyncio.Queue | None) -> None:
                 into.put_nowait(frame)
 
 
-async def test_client_that_stops_reading_does_not_delay_the_room(ws_url, room):
+async def test_client_that_stops_reading_does_not_delay_the_room(ws_url, room, seed):
     # Flooders send in waves and wait for the normal client to receive each wave, so only
     # the stuck client falls behind. The first frames are large (compressed for everyone
     # but the stuck client, which negotiated no compression) to fill its TCP buffers; then
@@ -255,10 +255,10 @@ async def test_client_that_stops_reading_does_not_delay_the_room(ws_url, room):
     received: asyncio.Queue[str] = asyncio.Queue()
     async with contextlib.AsyncExitStack() as stack:
         normal = await stack.enter_async_context(ws_connect(ws_url, path, room.member))
-        flooders = [
-            await stack.enter_async_context(ws_connect(ws_url, path, room.owner))
-            for _ in range(flooders_count)
-        ]
+        # One user each, so the flood stays within every user's own rate limit.
+        flooder_users = [await seed.user() for _ in range(flooders_count)]
+        await seed.join(room.hash, *flooder_users)
+        flooders = [await stack.enter_async_context(ws_connect(ws_url, path, user)) for user in flooder_users]
         readers = [asyncio.create_task(forward_frames(normal, received))]
         readers += [asyncio.create_task(forward_frames(flooder, None)) for flooder in flooders]
         try:

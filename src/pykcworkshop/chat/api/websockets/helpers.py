@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import BEARER_SUBPROTOCOL_PREFIX, CSRF_SUBPROTOCOL_PREFIX, csrf_ok
 from pykcworkshop.chat.api.http.helpers import ProblemError
+from pykcworkshop.chat.api.websockets.connection import CLIENT_GONE
 from pykcworkshop.chat.broker import Subscriber, SubscriberDropped
 from pykcworkshop.chat.channels import broker, presence, user_limits
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_FRAME_SIZE, MAX_STRIKES
@@ -210,8 +211,8 @@ async def linger() -> None:
     """
     with suppress(TimeoutError):
         async with asyncio.timeout(LINGER_TIMEOUT):
-            while True:
-                await websocket.receive()
+            while await websocket.receive() is not CLIENT_GONE:
+                pass
 
 
 #: A per-user limit: the bucket's key (e.g. ``"42:chat"``) and (frames per second, burst).
@@ -248,6 +249,8 @@ class ClientSocket:
         """Yield the client's text frames, answering binary and over-rate frames with errors."""
         while True:
             frame = await websocket.receive()
+            if frame is CLIENT_GONE:  # after the client's last frame
+                return
             # hypercorn's websocket_max_message_size refuses these first; this is the
             # same limit for servers run without our config.
             if frame is not None and len(frame) > MAX_FRAME_SIZE:
@@ -368,6 +371,11 @@ async def _forwarding(subscription: Subscriber, socket: ClientSocket) -> AsyncIt
             await forwarder
 
 
+async def accept() -> None:
+    """Accept the handshake with a subprotocol the client offered."""
+    await websocket.accept(subprotocol=choose_subprotocol(websocket.requested_subprotocols))
+
+
 @asynccontextmanager
 async def serve(
     rate: tuple[float, int], channel: str | None = None, *, per_user: PerUserLimit | None = None
@@ -380,14 +388,18 @@ async def serve(
     ``channel``, every message published there is forwarded to this client while the block
     runs. An error in the block closes only this connection (1011) and is logged.
     """
-    await websocket.accept(subprotocol=choose_subprotocol(websocket.requested_subprotocols))
     socket = ClientSocket(rate, per_user)
     try:
         if channel is None:
+            await accept()
             yield socket
         else:
-            async with broker().subscribe(channel) as subscription, _forwarding(subscription, socket):
-                yield socket
+            # Subscribe before accepting: once the client sees the handshake succeed,
+            # nothing published to the channel can pass it by.
+            async with broker().subscribe(channel) as subscription:
+                await accept()
+                async with _forwarding(subscription, socket):
+                    yield socket
     except ConnectionClosedByServer:
         await linger()
     except asyncio.CancelledError:

@@ -1,0 +1,48 @@
+"""How the app receives a websocket's frames: the last frames before a disconnect count too.
+
+Quart cancels a websocket handler as soon as the client disconnects, even when frames the
+client sent just before leaving still wait in the connection's queue: a message typed
+right before closing the tab would be lost. This connection class queues
+:data:`CLIENT_GONE` instead and gives the handler :data:`DRAIN_TIMEOUT` seconds to work
+through what is queued; the handler returns at ``CLIENT_GONE`` (see
+``ClientSocket.text_frames``), which normally ends the connection well before that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from quart.asgi import ASGIWebsocketConnection
+from quart.signals import websocket_received
+
+#: Seconds a handler may keep working on queued frames after the client disconnected.
+DRAIN_TIMEOUT: Final = 5.0
+
+
+class _ClientGone(str):
+    """Type of the marker :func:`websocket.receive` returns once the client has left."""
+
+
+#: Returned by ``websocket.receive()`` after the client's last frame. A ``str`` subclass
+#: so it fits the receive queue's type; compare with ``is``.
+CLIENT_GONE: Final = _ClientGone("")
+
+
+class DrainingWebsocketConnection(ASGIWebsocketConnection):
+    """Quart's ASGI websocket connection, but a disconnect is queued after the last frame."""
+
+    async def handle_messages(self, receive: Any) -> None:
+        """Queue each frame, then :data:`CLIENT_GONE`; wait for the handler to drain."""
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.receive":
+                message = event.get("bytes") or event["text"]
+                await websocket_received.send_async(message)
+                await self.queue.put(message)
+            elif event["type"] == "websocket.disconnect":
+                await self.queue.put(CLIENT_GONE)
+                # Returning cancels the handler, so wait: the handler normally finishes
+                # first, which cancels this task.
+                await asyncio.sleep(DRAIN_TIMEOUT)
+                return
