@@ -33,6 +33,8 @@ class LiveServer:
     http_url: str = ""
     ws_url: str = ""
     log_lines: list[str] = field(default_factory=list)
+    #: hypercorn settings that replace the rendered server.toml's, as TOML values.
+    config_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -48,8 +50,14 @@ class LiveServer:
         config = self.workdir / "server.toml"
         # A short graceful timeout: hypercorn's websocket ping tasks otherwise keep every
         # stop waiting out the default 3 s.
-        toml = envfile.render_server_toml(bind=bind) + "graceful_timeout = 0.5\n"
-        config.write_text(toml, encoding="utf-8")
+        settings = {"graceful_timeout": "0.5", **self.config_overrides}
+        lines = [
+            line
+            for line in envfile.render_server_toml(bind=bind).splitlines()
+            if line.partition(" =")[0] not in settings
+        ]
+        lines += [f"{name} = {value}" for name, value in settings.items()]
+        config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         command = [
             sys.executable, "-m", "hypercorn", "--config", str(config),
             "--bind", bind, "pykcworkshop:create_app()",

@@ -211,6 +211,12 @@ async def raw_connect(ws_url: str, path: str, offered: list[str]) -> sockets.soc
 
 async def read_until_close_frame(sock: sockets.socket) -> int:
     """Read the server's (unmasked) frames from ``sock``; return the close frame's code."""
+    payload = await read_until_opcode(sock, 0x8)
+    return int(struct.unpack("!H", payload[:2])[0])
+
+
+async def read_until_opcode(sock: sockets.socket, wanted: int) -> bytes:
+    """Read the server's (unmasked) frames from ``sock``; return the first ``wanted`` one's payload."""
     loop = asyncio.get_running_loop()
     buffer = bytearray()
 
@@ -232,8 +238,8 @@ async def read_until_close_frame(sock: sockets.socket) -> int:
         elif length == 127:
             (length,) = struct.unpack("!Q", await take(8))
         payload = await take(length)
-        if opcode == 0x8:
-            return int(struct.unpack("!H", payload[:2])[0])
+        if opcode == wanted:
+            return payload
 
 
 async def forward_frames(ws, into: asyncio.Queue | None) -> None:
