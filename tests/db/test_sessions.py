@@ -440,3 +440,22 @@ async def test_history_without_cursor_is_strict_about_a_shared_timestamp():
     room, _ = await room_with_messages(-1, 0, 0, 1)
     assert contents(await history(room.id, T0)) == ["m0"]
     assert contents(await history(room.id, T0, newer=True)) == ["m3"]
+
+
+def test_initialize_is_safe_when_processes_start_together(tmp_path):
+    """Like `hypercorn --workers 4` on a fresh SQLite file: every process starts cleanly."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from pykcworkshop.chat import db\n"
+        "db.connect(sys.argv[1])\n"
+        "asyncio.run(db.initialize())\n"
+    )
+    uri = f"sqlite+aiosqlite:///{tmp_path / 'race.sqlite3'}"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, uri], stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    failures = [worker.communicate(timeout=60)[1].decode() for worker in workers if worker.wait(60) != 0]
+    assert not failures, failures[0]

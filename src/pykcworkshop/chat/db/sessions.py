@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, event, or_, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, NoResultFound
+from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +41,8 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 #: PostgreSQL advisory lock held while creating tables, so that N server processes
 #: starting at once on an empty database do not race to CREATE TABLE.
 SCHEMA_LOCK_KEY = 0x70796B63  # "pykc"
+#: How often initialize() tries to create the tables when other processes race it (SQLite).
+SCHEMA_ATTEMPTS = 5
 
 
 class NameTaken(ValueError):
@@ -95,13 +97,19 @@ def get_session() -> AsyncSession:
 
 
 async def initialize(drop_tables: bool = False) -> None:
-    """Create the tables (dropping them first if asked) and the built-in System user."""
-    async with get_engine().begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-        if drop_tables:
-            await conn.run_sync(Base.metadata.drop_all)
-        await conn.run_sync(Base.metadata.create_all)
+    """Create the tables (dropping them first if asked) and the built-in System user.
+
+    Safe when several processes start at once (``hypercorn --workers N``) on an empty
+    database: PostgreSQL serializes them with an advisory lock; SQLite has no such lock,
+    so a process that loses the race to CREATE TABLE checks again.
+    """
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            await _create_tables(drop_tables)
+            break
+        except OperationalError as error:
+            if "already exists" not in str(error) or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
     async with get_session() as session:
         exists = await session.scalar(select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)))
         if exists is None:
@@ -110,6 +118,15 @@ async def initialize(drop_tables: bool = False) -> None:
                 await session.commit()
             except IntegrityError:  # another process created it first
                 await session.rollback()
+
+
+async def _create_tables(drop_tables: bool) -> None:
+    async with get_engine().begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        if drop_tables:
+            await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
 
 
 async def create_user(
