@@ -4,7 +4,7 @@
 // connection was down.
 
 import { CATCH_UP_PAGE_SIZE, HISTORY_PAGE_SIZE, MAX_CONTENT_LENGTH } from "./constants.mjs";
-import { byId } from "./dom.mjs";
+import { bindSendKeys, byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
 import { MessageList, normalizeMessage } from "./messages.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
@@ -155,25 +155,7 @@ export class RoomChat {
   #bindComposer() {
     const { signal } = this.#abort;
     const { form, input } = this.#ui;
-    form.addEventListener(
-      "submit",
-      (event) => {
-        event.preventDefault();
-        this.#send();
-      },
-      { signal },
-    );
-    input.addEventListener(
-      "keydown",
-      (event) => {
-        // Enter sends; Shift+Enter is a new line; Enter while composing (IME) is not a send.
-        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-          event.preventDefault();
-          this.#send();
-        }
-      },
-      { signal },
-    );
+    bindSendKeys(form, input, () => this.#send(), signal);
     input.addEventListener(
       "input",
       () => {

@@ -7,7 +7,7 @@
 
 import { pathSegment } from "./api.mjs";
 import { MAX_CONTENT_LENGTH } from "./constants.mjs";
-import { byId, isShown } from "./dom.mjs";
+import { bindSendKeys, byId, isShown } from "./dom.mjs";
 import { MessageList, normalizeMessage } from "./messages.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 import { toast } from "./toast.mjs";
@@ -219,21 +219,11 @@ export class DirectMessages {
     const { signal } = this.#abort;
     const { form, input, close } = this.#ui;
     close.addEventListener("click", () => this.closePanel(), { signal });
-    form.addEventListener(
-      "submit",
-      (event) => {
-        event.preventDefault();
-        this.#send();
-      },
-      { signal },
-    );
+    bindSendKeys(form, input, () => this.#send(), signal);
     input.addEventListener(
       "keydown",
       (event) => {
-        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-          event.preventDefault();
-          this.#send();
-        } else if (event.key === "Escape") {
+        if (event.key === "Escape") {
           event.preventDefault(); // handled here: the drawer stays open
           this.closePanel();
         }

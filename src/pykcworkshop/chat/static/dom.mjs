@@ -46,3 +46,28 @@ export function byId(id) {
 export function isShown(node) {
   return node.isConnected && node.getClientRects().length > 0;
 }
+
+/**
+ * Make a message composer send on submit and on Enter (Shift+Enter is a new line; Enter
+ * while an input method is composing is not a send). Listeners end with `signal`.
+ */
+export function bindSendKeys(form, input, send, signal) {
+  form.addEventListener(
+    "submit",
+    (event) => {
+      event.preventDefault();
+      send();
+    },
+    { signal },
+  );
+  input.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        send();
+      }
+    },
+    { signal },
+  );
+}
