@@ -32,18 +32,11 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests` importable
 
 from pykcworkshop.chat import db  # noqa: E402
 from pykcworkshop.chat.db.models import ChatMessage  # noqa: E402
+from tests.e2e.helpers import CHROMIUM, DESKTOP, LAUNCH_ARGS  # noqa: E402
 from tests.live_server import LiveServer, server_env  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "screenshot-chat.png"
-CHROMIUM = os.environ.get("PYKC_E2E_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT = DESKTOP
 
 #: The earlier conversation, (author index, text), a few minutes before the live part.
 EARLIER = [
