@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,17 +70,24 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-async def pg_data_layer(pg_url: str) -> AsyncIterator[str]:
-    """Point the data layer at a fresh PostgreSQL database with tables; restore it after."""
+@asynccontextmanager
+async def data_layer_on(url: str) -> AsyncIterator[None]:
+    """Point the data layer at ``url`` (tables created); restore the previous engine after."""
     saved = sessions._engine, sessions._sessionmaker
-    db.connect(pg_url)
+    db.connect(url)
     try:
         await db.initialize()
-        yield pg_url
+        yield
     finally:
         await db.dispose()
         sessions._engine, sessions._sessionmaker = saved
+
+
+@pytest.fixture
+async def pg_data_layer(pg_url: str) -> AsyncIterator[str]:
+    """Point the data layer at a fresh PostgreSQL database with tables; restore it after."""
+    async with data_layer_on(pg_url):
+        yield pg_url
 
 
 def free_port() -> int:

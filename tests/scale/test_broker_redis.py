@@ -11,13 +11,14 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
 from pykcworkshop.chat.broker import Broker, Subscriber
 from pykcworkshop.chat.broker_redis import RedisBackend
+from tests.clients import eventually
 from tests.scale.conftest import PrivateRedis
 
 TIMEOUT = 10.0
@@ -55,15 +56,6 @@ async def brokers(redis_url: str) -> AsyncIterator[tuple[Broker, Broker]]:
 
 def channel_name() -> str:
     return f"test:{secrets.token_hex(8)}"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = TIMEOUT) -> None:
-    """Poll ``check`` until it returns True; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def numsub(url: str, channel: str) -> int:

@@ -21,6 +21,7 @@ from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, SYSTEM_USER_NAME
 from pykcworkshop.chat.db import sessions
 from pykcworkshop.chat.db.models import Base, ChatMessage, User
 from tests.scale import databases
+from tests.scale.conftest import data_layer_on
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -39,14 +40,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def data_layer(db_url: str) -> AsyncIterator[str]:
     """Point the data layer at the database, with tables; restore the previous engine."""
-    saved = sessions._engine, sessions._sessionmaker
-    db.connect(db_url)
-    try:
-        await db.initialize()
+    async with data_layer_on(db_url):
         yield db.get_engine().dialect.name
-    finally:
-        await db.dispose()
-        sessions._engine, sessions._sessionmaker = saved
 
 
 async def make_user(session: AsyncSession, name: str) -> User:

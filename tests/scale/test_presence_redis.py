@@ -17,18 +17,10 @@ import redis.asyncio as aioredis
 
 from pykcworkshop.chat.presence import presence_for
 from pykcworkshop.chat.presence_redis import RedisPresence
+from tests.clients import eventually
 from tests.scale.conftest import PrivateRedis, free_port
 
 TIMEOUT = 10.0
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = TIMEOUT) -> None:
-    """Poll ``check`` until it returns True; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
