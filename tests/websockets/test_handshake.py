@@ -37,18 +37,27 @@ async def test_chat_v1_is_selected_when_offered(ws_url, room, socket):
 
 
 @every_socket
-async def test_a_credential_free_subprotocol_is_selected_when_chat_v1_is_not_offered(ws_url, room, socket):
+async def test_a_browser_gets_a_credential_free_subprotocol_when_chat_v1_is_not_offered(ws_url, room, socket):
     offered = offer(bearer=bearer_for(socket, room.owner), extra=("json",))
-    async with ws_connect(ws_url, socket_path(room, socket), subprotocols=offered) as ws:
+    origin = ws_url.replace("ws://", "http://")
+    async with ws_connect(ws_url, socket_path(room, socket), subprotocols=offered, origin=origin) as ws:
         assert ws.subprotocol == "json"
 
 
 @every_socket
-async def test_an_offered_subprotocol_other_than_the_bearer_is_selected_when_only_credentials_are_offered(
+async def test_a_non_browser_client_gets_no_subprotocol_when_chat_v1_is_not_offered(ws_url, room, socket):
+    offered = offer(bearer=bearer_for(socket, room.owner), extra=("json",))
+    async with ws_connect(ws_url, socket_path(room, socket), subprotocols=offered) as ws:
+        assert ws.subprotocol is None
+
+
+@every_socket
+async def test_a_browser_offering_only_credentials_gets_one_other_than_the_bearer_selected(
     ws_url, room, socket
 ):
     offered = offer(bearer=bearer_for(socket, room.owner), extra=())
-    async with ws_connect(ws_url, socket_path(room, socket), subprotocols=offered) as ws:
+    origin = ws_url.replace("ws://", "http://")
+    async with ws_connect(ws_url, socket_path(room, socket), subprotocols=offered, origin=origin) as ws:
         assert ws.subprotocol in offered
         assert not ws.subprotocol.startswith("Bearer")
 

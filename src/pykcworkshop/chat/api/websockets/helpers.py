@@ -167,20 +167,31 @@ async def admit_dm_partner(partner_id: int) -> UserTokenClaims:
     return user
 
 
-def choose_subprotocol(offered: list[str]) -> str | None:
-    """Pick the subprotocol to accept: ``chat.v1``, else one carrying no credential.
+def choose_subprotocol(offered: list[str], *, from_browser: bool) -> str | None:
+    """Pick the subprotocol to accept, or None to select none.
 
-    >>> choose_subprotocol(["csrfX", "chat.v1", "BearerY"])
+    ``chat.v1`` whenever it is offered. Otherwise a browser (the request carries an
+    ``Origin`` header) gets an entry it offered, since it drops a connection on which none
+    was selected: one carrying no credential, else the CSRF entry (the least secret one).
+    Any other client gets none, as RFC 6455 allows: clients that write the credentials into
+    a raw ``Sec-WebSocket-Protocol`` header declare no subprotocols of their own, and their
+    library aborts the handshake if one is selected.
+
+    >>> choose_subprotocol(["csrfX", "chat.v1", "BearerY"], from_browser=False)
     'chat.v1'
-    >>> choose_subprotocol(["csrfX", "", "json"]), choose_subprotocol(["BearerY", "csrfX"])
-    ('json', 'csrfX')
+    >>> choose_subprotocol(["wamp", "BearerY", "csrfX"], from_browser=False) is None
+    True
+    >>> choose_subprotocol(["csrfX", "", "json"], from_browser=True)
+    'json'
+    >>> choose_subprotocol(["BearerY", "csrfX"], from_browser=True)
+    'csrfX'
     """
     offered = [entry for entry in offered if entry]
     if PREFERRED_SUBPROTOCOL in offered:
         return PREFERRED_SUBPROTOCOL
+    if not from_browser:
+        return None
     plain = [p for p in offered if not p.startswith((CSRF_SUBPROTOCOL_PREFIX, BEARER_SUBPROTOCOL_PREFIX))]
-    # The client offered only credentials: echo the CSRF entry (the least secret one)
-    # rather than none, which browsers treat as a failed handshake.
     candidates = plain or [p for p in offered if p.startswith(CSRF_SUBPROTOCOL_PREFIX)] or offered
     return candidates[0] if candidates else None
 
@@ -222,9 +233,12 @@ PerUserLimit = tuple[str, tuple[float, int]]
 class ClientSocket:
     """The accepted websocket of one client, with its rate limit and error budget."""
 
-    def __init__(self, rate: tuple[float, int], per_user: PerUserLimit | None = None) -> None:
+    def __init__(
+        self, rate: tuple[float, int], per_user: PerUserLimit | None = None, *, pace: bool = False
+    ) -> None:
         self._rate = TokenBucket(*rate)
         self._per_user = per_user
+        self._pace = pace
         # Every error frame spends one token; running out means sustained abuse.
         self._errors = TokenBucket(rate=1.0, burst=MAX_STRIKES)
         #: Set when the server closed this connection from outside the handler's task.
@@ -255,6 +269,11 @@ class ClientSocket:
             # same limit for servers run without our config.
             if frame is not None and len(frame) > MAX_FRAME_SIZE:
                 await self.close(CLOSE_MESSAGE_TOO_BIG, "frame too large")
+            if self._pace:
+                # A request/response client waits for each reply, so it is already flow
+                # controlled: hold its next frame back until the rate allows it rather
+                # than refuse it (unread frames stay bounded; see asgi RECEIVE_QUEUE_SIZE).
+                await asyncio.sleep(self._rate.delay())
             if not self._rate.take():
                 await self.send_error("too many messages; slow down")
             elif not await self._user_allowed():
@@ -372,23 +391,32 @@ async def _forwarding(subscription: Subscriber, socket: ClientSocket) -> AsyncIt
 
 
 async def accept() -> None:
-    """Accept the handshake with a subprotocol the client offered."""
-    await websocket.accept(subprotocol=choose_subprotocol(websocket.requested_subprotocols))
+    """Accept the handshake, selecting a subprotocol as :func:`choose_subprotocol` says."""
+    from_browser = "Origin" in websocket.headers
+    await websocket.accept(
+        subprotocol=choose_subprotocol(websocket.requested_subprotocols, from_browser=from_browser)
+    )
 
 
 @asynccontextmanager
 async def serve(
-    rate: tuple[float, int], channel: str | None = None, *, per_user: PerUserLimit | None = None
+    rate: tuple[float, int],
+    channel: str | None = None,
+    *,
+    per_user: PerUserLimit | None = None,
+    pace: bool = False,
 ) -> AsyncIterator[ClientSocket]:
     """Accept the handshake and run the connection for the ``async with`` block.
 
-    ``rate`` is ``(frames per second, burst)`` for this connection's incoming frames;
+    ``rate`` is ``(frames per second, burst)`` for this connection's incoming frames: over
+    it, a frame gets an error frame, or with ``pace`` (request/response sockets) is read
+    only once the rate allows it;
     ``per_user`` adds a limit shared by all of one user's connections (in every process
     when the broker is Redis), e.g. ``(f"{user_id}:chat", USER_CHAT_RATE)``. With
     ``channel``, every message published there is forwarded to this client while the block
     runs. An error in the block closes only this connection (1011) and is logged.
     """
-    socket = ClientSocket(rate, per_user)
+    socket = ClientSocket(rate, per_user, pace=pace)
     try:
         if channel is None:
             await accept()
