@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from quart import current_app, has_app_context
 
 from pykcworkshop.config import load_settings
@@ -15,3 +17,12 @@ def get_domain() -> str:
     """
     settings = current_app.config if has_app_context() else load_settings(first_start=False)
     return str(settings["SITE_ROOT"]).rstrip("/")
+
+
+def now() -> datetime:
+    """Return the current time as an aware UTC datetime: the clock messages are stamped with.
+
+    >>> now().utcoffset()
+    datetime.timedelta(0)
+    """
+    return datetime.now(UTC)

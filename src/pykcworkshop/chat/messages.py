@@ -12,6 +12,7 @@ from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
 from pykcworkshop.chat.db.models import message_json
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.chat.validation import content_problem
+from pykcworkshop.utils import now
 
 
 def message_content_problem(value: object) -> str:
@@ -113,5 +114,5 @@ def new_direct_message(user: UserTokenClaims, content: str) -> dict[str, Any]:
         user_id=user.user_id,
         user_name=user.user_name,
         content=content,
-        timestamp=datetime.now(UTC),
+        timestamp=now(),
     )

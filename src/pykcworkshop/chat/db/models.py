@@ -1,5 +1,8 @@
 """SQLAlchemy models: users, their session tokens, rooms, memberships and chat messages.
 
+Every relationship loads eagerly (joined or ``selectin``), so objects stay readable after
+their session closes, also when fetched with a plain ``select()``.
+
 The schema is portable between SQLite and PostgreSQL: timestamps are stored through
 :class:`UTCDateTime` (always aware UTC in Python), and case-insensitive uniqueness uses a
 stored ``casefold()`` key, because ``lower()`` differs between the two engines outside ASCII.
@@ -81,9 +84,9 @@ class User(Base):
         back_populates="user", uselist=False, lazy="joined", cascade="all, delete-orphan"
     )
     joined_rooms: Mapped[list[Room]] = relationship(
-        secondary=room_members, back_populates="members", order_by="Room.name"
+        secondary=room_members, back_populates="members", order_by="Room.name", lazy="selectin"
     )
-    owned_rooms: Mapped[list[Room]] = relationship(back_populates="owner", viewonly=True)
+    owned_rooms: Mapped[list[Room]] = relationship(back_populates="owner", viewonly=True, lazy="selectin")
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, name={self.name!r})"
@@ -117,7 +120,7 @@ class Room(Base):
 
     owner: Mapped[User] = relationship(back_populates="owned_rooms", lazy="joined")
     members: Mapped[list[User]] = relationship(
-        secondary=room_members, back_populates="joined_rooms", order_by="User.name"
+        secondary=room_members, back_populates="joined_rooms", order_by="User.name", lazy="selectin"
     )
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, or_, select, text
@@ -30,6 +30,7 @@ from pykcworkshop.chat.db.models import (
     room_members,
 )
 from pykcworkshop.chat.validation import name_key
+from pykcworkshop.utils import now
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ async def create_user(
     await _flush_unique(session, NameTaken(f"user name {name!r} is taken"))
     login_key = tokens.new_login_key(user.id)
     user.login_key_hash = tokens.hash_login_key(login_key)
-    expires_at = datetime.now(UTC) + token_expiration
+    expires_at = now() + token_expiration
     user.token = UserToken(
         token=tokens.generate_user_token(user_id=user.id, user_name=name, expires_at=expires_at),
         expires_at=expires_at,
@@ -225,13 +226,13 @@ async def create_chat_message(
 ) -> ChatMessage:
     """Add a chat message to the session (no flush, so concurrent calls are safe).
 
-    ``timestamp`` defaults to now; it must be timezone-aware.
+    ``timestamp`` defaults to :func:`pykcworkshop.utils.now`; it must be timezone-aware.
     """
     message = ChatMessage(
         author_id=author_id,
         room_id=room_id,
         content=content,
-        timestamp=timestamp or datetime.now(UTC),
+        timestamp=timestamp or now(),
     )
     session.add(message)
     return message
@@ -276,7 +277,7 @@ async def authenticate(session: AsyncSession, user_token: object) -> tokens.User
     if claims is None:
         return None
     row = await session.scalar(select(UserToken).where(UserToken.user_id == claims.user_id))
-    if row is None or row.revoked or row.expires_at <= datetime.now(UTC):
+    if row is None or row.revoked or row.expires_at <= now():
         return None
     if not tokens.constant_time_equal(row.token, str(user_token)):
         return None
@@ -297,7 +298,7 @@ async def login(session: AsyncSession, login_key: object) -> User | None:
     if not user.login_key_hash or not tokens.check_login_key(str(login_key), user.login_key_hash):
         return None
     token = user.token
-    if token is None or token.revoked or token.expires_at <= datetime.now(UTC):
+    if token is None or token.revoked or token.expires_at <= now():
         return None
     return user
 
