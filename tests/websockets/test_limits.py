@@ -34,6 +34,10 @@ from tests.websockets.conftest import (
 
 every_socket = pytest.mark.parametrize("socket", SOCKETS)
 JSON_SOCKETS = [s for s in SOCKETS if s != "client-sync"]
+#: Request/response sockets pace a fast client instead of refusing its frames.
+PACED_SOCKETS = ("chat-history", "form-validation")
+refusing_sockets = pytest.mark.parametrize("socket", [s for s in SOCKETS if s not in PACED_SOCKETS])
+paced_sockets = pytest.mark.parametrize("socket", PACED_SOCKETS)
 RATES = {
     "chat-message": CHAT_RATE,
     "member-status": STATUS_RATE,
@@ -132,7 +136,7 @@ async def test_bad_frames_are_not_broadcast(ws_url, room, socket):
 # ---------------------------------------------------------------- rate limits
 
 
-@every_socket
+@refusing_sockets
 async def test_frames_over_the_rate_limit_get_an_error_and_the_connection_stays_open(ws_url, room, socket):
     _, burst = RATES[socket]
     count = burst + 10
@@ -147,7 +151,19 @@ async def test_frames_over_the_rate_limit_get_an_error_and_the_connection_stays_
         assert ws.close_code is None
 
 
-@every_socket
+@paced_sockets
+async def test_frames_over_the_rate_limit_are_paced_not_refused(ws_url, room, socket):
+    _, burst = RATES[socket]
+    count = burst + 10
+    async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
+        for _ in range(count):
+            await ws.send(GOOD_FRAMES[socket])
+        replies = [await next_frame(ws) for _ in range(count)]
+        assert not any(reply.startswith('{"error"') for reply in replies)
+        assert ws.close_code is None
+
+
+@refusing_sockets
 async def test_sustained_flood_gets_errors_then_close_1008(ws_url, room, socket):
     async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
         try:

@@ -34,8 +34,9 @@ SUBSCRIBER_QUEUE_SIZE = 256
 CHAT_RATE = (10.0, 20)
 STATUS_RATE = (20.0, 40)
 SYNC_RATE = (20.0, 40)
-VALIDATION_RATE = (20.0, 40)
-HISTORY_RATE = (10.0, 20)
+#: The request/response sockets pace a faster client instead of refusing its frames.
+VALIDATION_RATE = (50.0, 50)
+HISTORY_RATE = (50.0, 50)
 #: Per-user limits across all of a user's connections (and, with Redis, all processes):
 #: a few times one connection's limit, so several tabs work normally.
 USER_CHAT_RATE = (20.0, 60)

@@ -18,6 +18,11 @@ from quart.signals import websocket_received
 
 #: Seconds a handler may keep working on queued frames after the client disconnected.
 DRAIN_TIMEOUT: Final = 5.0
+#: Frames received but not yet read by the handler. Quart's queue is unbounded, so a client
+#: pipelining requests faster than its handler answers them would fill memory; once this
+#: queue is full we stop reading, and hypercorn (its own queue full too) stops reading the
+#: socket, so TCP flow control holds the client back.
+RECEIVE_QUEUE_SIZE: Final = 16
 
 
 class _ClientGone(str):
@@ -30,7 +35,12 @@ CLIENT_GONE: Final = _ClientGone("")
 
 
 class DrainingWebsocketConnection(ASGIWebsocketConnection):
-    """Quart's ASGI websocket connection, but a disconnect is queued after the last frame."""
+    """Quart's ASGI websocket connection, but a disconnect is queued after the last frame,
+    and the receive queue is bounded (:data:`RECEIVE_QUEUE_SIZE`)."""
+
+    def __init__(self, app: Any, scope: Any) -> None:
+        super().__init__(app, scope)
+        self.queue = asyncio.Queue(maxsize=RECEIVE_QUEUE_SIZE)
 
     async def handle_messages(self, receive: Any) -> None:
         """Queue each frame, then :data:`CLIENT_GONE`; wait for the handler to drain."""

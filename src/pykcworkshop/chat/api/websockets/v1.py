@@ -155,7 +155,7 @@ async def chat_history(room_hash: str) -> None:
     this client only.
     """
     await admit_room_member(room_hash)
-    async with serve(HISTORY_RATE) as socket:
+    async with serve(HISTORY_RATE, pace=True) as socket:
         async for frame in socket.json_objects():
             request = parse_history_request(frame)
             if isinstance(request, str):
@@ -209,7 +209,7 @@ async def form_validation() -> None:
     with a reason; a frame that is not a JSON object gets an error frame.
     """
     user = await admit(bearer="optional")
-    async with serve(VALIDATION_RATE) as socket:
+    async with serve(VALIDATION_RATE, pace=True) as socket:
         async for frame in socket.json_objects():
             form_data = frame.get("form_data")
             reason = await form_problem(frame.get("type"), form_data, user.user_id if user else None)
