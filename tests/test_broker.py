@@ -24,8 +24,34 @@ async def next_message(subscriber: broker_module.Subscriber) -> str:
     return await asyncio.wait_for(subscriber.get(), 2)
 
 
-class RecordingBackend(broker_module.MemoryBackend):
-    """A memory backend that records the channels it is asked to (un)subscribe."""
+class QueueBackend:
+    """An in-process backend that hands published events back through a queue, as a
+    backend that talks to another server would."""
+
+    def __init__(self) -> None:
+        self._published: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def connect(self) -> None:
+        pass
+
+    async def disconnect(self) -> None:
+        pass
+
+    async def subscribe(self, channel: str) -> None:
+        pass
+
+    async def unsubscribe(self, channel: str) -> None:
+        pass
+
+    async def publish(self, channel: str, message: str) -> None:
+        self._published.put_nowait(Event(channel, message))
+
+    async def next_published(self) -> Event:
+        return await self._published.get()
+
+
+class RecordingBackend(QueueBackend):
+    """A backend that records the channels it is asked to (un)subscribe."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,7 +64,7 @@ class RecordingBackend(broker_module.MemoryBackend):
         self.calls.append(("unsubscribe", channel))
 
 
-class FailingBackend(broker_module.MemoryBackend):
+class FailingBackend(QueueBackend):
     """A backend whose stream of events breaks when something is published on "fail"."""
 
     async def next_published(self) -> Event:

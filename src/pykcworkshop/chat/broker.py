@@ -1,7 +1,9 @@
 """Pub/sub broker: fans out room events to every subscribed websocket.
 
 One front class, :class:`Broker`, owns local fan-out; a small backend moves messages
-between processes. ``memory://`` keeps everything in this process; ``redis://`` (see
+between processes. ``memory://`` needs no backend: everything stays in this process and a
+publish is delivered to the local subscribers at once, with no background task (so an app
+whose event loop is simply closed leaves nothing pending). ``redis://`` (see
 :mod:`pykcworkshop.chat.broker_redis`) shares channels between processes and hosts.
 
 Each subscriber has a bounded queue. A publish never waits for a subscriber: if one has
@@ -62,33 +64,6 @@ class BrokerBackend(Protocol):
     async def unsubscribe(self, channel: str) -> None: ...
     async def publish(self, channel: str, message: str) -> None: ...
     async def next_published(self) -> Event: ...
-
-
-class MemoryBackend:
-    """In-process backend: publishing puts the event straight onto the local stream."""
-
-    def __init__(self, url: str = "memory://") -> None:
-        self._published: asyncio.Queue[Event] = asyncio.Queue()
-
-    async def connect(self) -> None:
-        """Nothing to connect to."""
-
-    async def disconnect(self) -> None:
-        """Nothing to disconnect from."""
-
-    async def subscribe(self, channel: str) -> None:
-        """Every channel is already visible in-process."""
-
-    async def unsubscribe(self, channel: str) -> None:
-        """Every channel is already visible in-process."""
-
-    async def publish(self, channel: str, message: str) -> None:
-        """Queue ``message`` for local fan-out."""
-        self._published.put_nowait(Event(channel, message))
-
-    async def next_published(self) -> Event:
-        """Wait for the next published event."""
-        return await self._published.get()
 
 
 class SubscriberDropped(Exception):
@@ -156,10 +131,10 @@ class Subscriber:
         return await self.get()
 
 
-def _backend_for(url: str) -> BrokerBackend:
+def _backend_for(url: str) -> BrokerBackend | None:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
-        return MemoryBackend(url)
+        return None
     if scheme in ("redis", "rediss"):
         # Imported only when chosen, so the redis package stays optional.
         from pykcworkshop.chat.broker_redis import RedisBackend
@@ -188,9 +163,10 @@ class Broker:
         self._lock = asyncio.Lock()
 
     async def connect(self) -> None:
-        """Connect the backend and start delivering its events locally."""
-        await self._backend.connect()
-        self._reader = asyncio.create_task(self._fan_out(), name="broker fan-out")
+        """Connect the backend (if any) and start delivering its events locally."""
+        if self._backend is not None:
+            await self._backend.connect()
+            self._reader = asyncio.create_task(self._fan_out(self._backend), name="broker fan-out")
 
     async def disconnect(self) -> None:
         """Stop delivering and disconnect the backend."""
@@ -199,7 +175,8 @@ class Broker:
             with suppress(asyncio.CancelledError):
                 await self._reader
             self._reader = None
-        await self._backend.disconnect()
+        if self._backend is not None:
+            await self._backend.disconnect()
 
     async def publish(self, channel: str, event: Any) -> None:
         """Publish ``event`` (serialized to JSON here, once for all subscribers)."""
@@ -207,7 +184,10 @@ class Broker:
 
     async def publish_text(self, channel: str, message: str) -> None:
         """Publish text as it is (e.g. a client-sync frame relayed byte-for-byte)."""
-        await self._backend.publish(channel, message)
+        if self._backend is None:
+            self.deliver(Event(channel, message))
+        else:
+            await self._backend.publish(channel, message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
@@ -218,7 +198,7 @@ class Broker:
         """
         subscriber = Subscriber(channel, self.capacity)
         async with self._lock:
-            if channel not in self._backend_channels:
+            if self._backend is not None and channel not in self._backend_channels:
                 await self._backend.subscribe(channel)
                 self._backend_channels.add(channel)
             self._subscribers.setdefault(channel, set()).add(subscriber)
@@ -237,7 +217,11 @@ class Broker:
     async def _release(self, channel: str) -> None:
         async with self._lock:
             # Someone may have subscribed again while we waited for the lock.
-            if channel in self._backend_channels and channel not in self._subscribers:
+            if (
+                self._backend is not None
+                and channel in self._backend_channels
+                and channel not in self._subscribers
+            ):
                 self._backend_channels.discard(channel)
                 await self._backend.unsubscribe(channel)
 
@@ -257,10 +241,10 @@ class Broker:
             if not subscriber.dropped.is_set() and not subscriber.offer(event.message):
                 log.warning("dropped a subscriber of %s that fell behind", event.channel)
 
-    async def _fan_out(self) -> None:
+    async def _fan_out(self, backend: BrokerBackend) -> None:
         while True:
             try:
-                event = await self._backend.next_published()
+                event = await backend.next_published()
             except Exception:
                 log.exception("broker backend failed; dropping local subscribers so they reconnect")
                 self._drop_all(SubscriberDropped("message broker unavailable"))

@@ -8,11 +8,18 @@ What every socket does the same way is implemented once, in :mod:`.helpers`:
   ``admit_dm_partner()`` refuse before accepting, as plain HTTP responses: 401 for a bad or
   missing token, 403 when not allowed (not a member, no shared room, or a page from a
   foreign ``Origin``), 404 for an unknown room or user.
-- ``serve(rate, channel)`` accepts with a subprotocol the client offered (``chat.v1`` when
-  offered), forwards everything published on ``channel`` to this client, and hands the
-  handler the client's frames. A frame it cannot use (binary, not JSON, not a JSON object,
-  over the per-connection rate ``rate``) gets ``{"error": "<reason>"}`` back, to this client
-  only, and the connection stays open; a client that keeps at it is closed with 1008.
+- ``serve(rate, channel)`` accepts the handshake, forwards everything published on
+  ``channel`` to this client, and hands the handler the client's frames. It selects
+  ``chat.v1`` whenever the client offers it; otherwise it selects another offered entry
+  only for a browser (the request has an ``Origin`` header; browsers drop a connection on
+  which nothing was selected), and none for other clients: those that write the
+  credentials into a raw ``Sec-WebSocket-Protocol`` header declare no subprotocols and
+  abort on any selection.
+- A frame it cannot use (binary, not JSON, not a JSON object, over the per-connection rate
+  ``rate``) gets ``{"error": "<reason>"}`` back, to this client only, and the connection
+  stays open; a client that keeps at it is closed with 1008. The request/response sockets
+  (chat-history, form-validation) use ``serve(rate, pace=True)`` instead: a client faster
+  than ``rate`` is not refused, its next frame is simply read once the rate allows it.
   Frames over 64 KiB close the connection with 1009, a client that cannot keep up with its
   room with 1013, and a crash in the handler closes only its own connection, with 1011.
 - ``broker().publish(channel, event)`` sends an event to every subscriber of a channel,
