@@ -4,11 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import {
-  parseTimestamp,
-  normalizeMessage,
-  formatTime,
-} from "../../src/pykcworkshop/chat/static/messages.mjs";
+import { parseTimestamp, normalizeMessage } from "../../src/pykcworkshop/chat/static/messages.mjs";
 import {
   canonicalJson,
   charLength,
@@ -44,15 +40,6 @@ test("normalizeMessage checks the shape and keeps an integer id", () => {
   assert.equal(normalizeMessage({ ...good, content: null }), null);
   assert.equal(normalizeMessage({ ...good, timestamp: "yesterday" }), null);
   assert.equal(normalizeMessage(null), null);
-});
-
-test("formatTime shows only the time for today", () => {
-  const now = new Date(2024, 6, 1, 18, 0);
-  assert.match(formatTime(new Date(2024, 6, 1, 9, 5).getTime(), now), /09|9/);
-  assert.notEqual(
-    formatTime(new Date(2024, 5, 1, 9, 5).getTime(), now),
-    formatTime(new Date(2024, 6, 1, 9, 5).getTime(), now),
-  );
 });
 
 test("name and content rules mirror the server's", () => {

@@ -1,9 +1,15 @@
 // The open room's conversation: the live /chat-message socket, the composer (Enter to send,
 // Shift+Enter for a new line, a live counter and the server's verdict), paging back through
-// /chat-history when the reader scrolls up, and catching up on what was missed while the
+// /chat-history when the reader scrolls up (and forward again, when the bounded list has
+// dropped the newest messages on the way up), and catching up on what was missed while the
 // connection was down.
 
-import { CATCH_UP_PAGE_SIZE, HISTORY_PAGE_SIZE, MAX_CONTENT_LENGTH } from "./constants.mjs";
+import {
+  CATCH_UP_PAGE_SIZE,
+  HISTORY_PAGE_SIZE,
+  MAX_CONTENT_LENGTH,
+  MAX_RENDERED_MESSAGES,
+} from "./constants.mjs";
 import { bindSendKeys, byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
 import { MessageList, normalizeMessage } from "./messages.mjs";
@@ -12,7 +18,7 @@ import { pathSegment } from "./api.mjs";
 import { toast } from "./toast.mjs";
 import { charLength, contentProblem } from "./validation.mjs";
 
-const NEAR_TOP_PX = 200;
+const NEAR_END_PX = 200;
 const MAX_CATCH_UP_ROUNDS = 50;
 const MAX_CATCH_UP_ATTEMPTS = 3;
 const INITIAL_LOAD_RETRIES = 5;
@@ -38,8 +44,11 @@ export class RoomChat {
   #catchUpAfterInitial = false;
   #initialFailures = 0;
   #loadingOlder = false;
+  #loadingNewer = false;
   #reachedBeginning = false;
   #olderStrict = false; // step strictly past a millisecond full of duplicates
+  #newerStrict = false;
+  #epoch = 0; // bumped when the list starts over: replies for an older list are dropped
   #onTyping;
   #onStoppedTyping;
 
@@ -84,7 +93,11 @@ export class RoomChat {
       list: this.#ui.list,
       myId: session.user_id,
       pill: this.#ui.pill,
+      maxMessages: MAX_RENDERED_MESSAGES,
       onNearTop: () => this.#loadOlder(),
+      onNearBottom: () => this.#loadNewer(),
+      onJumpToLatest: () => this.#jumpToLatest(),
+      onTrimmed: () => this.#unmarkBeginning(),
     });
 
     this.#chatSocket = new ReconnectingSocket(`/room/${room}/chat-message`, {
@@ -220,13 +233,15 @@ export class RoomChat {
       this.#loadInitial();
     } else if (this.#initialState === "loading") {
       this.#catchUpAfterInitial = true;
-    } else if (reconnected) {
+    } else if (reconnected && !this.#list.hasGapAfter) {
+      // (During a gap, paging forward fetches what was missed.)
       this.#catchUp(this.#list.newest());
     }
   }
 
   async #loadInitial() {
     this.#initialState = "loading";
+    const epoch = this.#epoch;
     try {
       // A minute ahead of our clock, in case it runs behind the server's.
       const page = await this.#history.fetch({
@@ -234,12 +249,12 @@ export class RoomChat {
         chunk_size: HISTORY_PAGE_SIZE,
         newer: false,
       });
-      if (this.#closed) return;
+      if (this.#stale(epoch)) return;
       this.#list.add(page, { position: "initial" });
       if (page.length < HISTORY_PAGE_SIZE) this.#markBeginning();
       this.#initialState = "done";
     } catch (error) {
-      if (this.#closed) return;
+      if (this.#stale(epoch)) return;
       this.#initialState = "pending";
       this.#initialFailures += 1;
       console.warn("loading the conversation failed", error);
@@ -247,7 +262,7 @@ export class RoomChat {
         this.#initialFailures <= INITIAL_LOAD_RETRIES &&
         this.#history.socket.state !== "failed"
       ) {
-        setTimeout(() => !this.#closed && this.#loadInitial(), 1000 * this.#initialFailures);
+        setTimeout(() => !this.#stale(epoch) && this.#loadInitial(), 1000 * this.#initialFailures);
       } else {
         toast("Could not load earlier messages.", {
           kind: "error",
@@ -263,12 +278,18 @@ export class RoomChat {
     this.#keepFilling();
   }
 
+  /** Whether the room was closed, or the list started over, since `epoch`. */
+  #stale(epoch) {
+    return this.#closed || epoch !== this.#epoch;
+  }
+
   async #loadOlder() {
     if (this.#closed || this.#loadingOlder || this.#reachedBeginning) return;
     if (this.#initialState !== "done") return;
     const oldest = this.#list.oldest();
     if (!oldest) return;
 
+    const epoch = this.#epoch;
     this.#loadingOlder = true;
     this.#ui.loading.hidden = false;
     let progressed = false;
@@ -280,7 +301,7 @@ export class RoomChat {
       };
       if (oldest.id !== null) request.before_id = oldest.id;
       const page = await this.#history.fetch(request);
-      if (this.#closed) return;
+      if (this.#stale(epoch)) return;
       const added = this.#list.add(page, { position: "older" });
       if (page.length < HISTORY_PAGE_SIZE) {
         this.#markBeginning();
@@ -291,19 +312,80 @@ export class RoomChat {
     } catch (error) {
       if (!this.#closed) console.warn("loading older messages failed", error);
     } finally {
-      this.#loadingOlder = false;
-      if (!this.#closed) this.#ui.loading.hidden = true;
+      if (!this.#stale(epoch)) {
+        this.#loadingOlder = false;
+        this.#ui.loading.hidden = true;
+      }
     }
     if (progressed) this.#keepFilling();
   }
 
   /** Keep loading older pages while the reader is (still) near the top. */
   #keepFilling() {
-    if (!this.#reachedBeginning && this.#ui.scroller.scrollTop < NEAR_TOP_PX) this.#loadOlder();
+    if (!this.#reachedBeginning && this.#ui.scroller.scrollTop < NEAR_END_PX) this.#loadOlder();
+  }
+
+  /**
+   * Load the page after the newest message shown, when the list dropped the newest ones on
+   * the way up and the reader comes back down. A short page means we are back at the live
+   * end: the list then shows the live messages it held meanwhile.
+   */
+  async #loadNewer() {
+    if (this.#closed || this.#loadingNewer || this.#initialState !== "done") return;
+    const newest = this.#list.newest();
+    if (!newest || !this.#list.hasGapAfter) return;
+
+    const epoch = this.#epoch;
+    this.#loadingNewer = true;
+    let progressed = false;
+    try {
+      const request = {
+        timestamp: this.#newerStrict ? msFloor(newest) + 1 : msFloor(newest),
+        chunk_size: HISTORY_PAGE_SIZE,
+        newer: true,
+      };
+      if (newest.id !== null) request.after_id = newest.id;
+      const page = await this.#history.fetch(request);
+      if (this.#stale(epoch)) return;
+      const added = this.#list.add(page, { position: "forward" });
+      if (page.length < HISTORY_PAGE_SIZE) {
+        this.#newerStrict = false;
+        this.#list.attach();
+      } else {
+        progressed = added > 0 || !this.#newerStrict;
+        this.#newerStrict = added === 0;
+      }
+    } catch (error) {
+      if (!this.#closed) console.warn("loading newer messages failed", error);
+    } finally {
+      if (!this.#stale(epoch)) this.#loadingNewer = false;
+    }
+    // Still near the bottom (a fast scroll): the next page.
+    if (progressed && this.#list.hasGapAfter && this.#nearBottom()) this.#loadNewer();
+  }
+
+  #nearBottom() {
+    const s = this.#ui.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < NEAR_END_PX;
+  }
+
+  /** Start over from the latest messages (the pill, or an own message during a gap). */
+  #jumpToLatest() {
+    if (this.#closed || this.#initialState !== "done") return;
+    this.#epoch += 1;
+    this.#list.reset();
+    this.#loadingOlder = false;
+    this.#loadingNewer = false;
+    this.#olderStrict = false;
+    this.#newerStrict = false;
+    this.#unmarkBeginning();
+    this.#ui.loading.hidden = true;
+    this.#loadInitial();
   }
 
   /** Fetch everything newer than `cursor` (the newest message shown before the drop). */
   async #catchUp(cursor, attempt = 1) {
+    const epoch = this.#epoch;
     let timestamp = cursor ? msFloor(cursor) : 0;
     let afterId = cursor?.id ?? null;
     try {
@@ -315,9 +397,11 @@ export class RoomChat {
         };
         if (afterId !== null) request.after_id = afterId;
         const page = await this.#history.fetch(request);
-        if (this.#closed) return;
+        if (this.#stale(epoch)) return;
         const added = this.#list.add(page, { position: "newer" });
         if (page.length < CATCH_UP_PAGE_SIZE) return;
+        // The list dropped the newest to keep its bound: paging forward takes over.
+        if (this.#list.hasGapAfter) return;
         const last = normalizeMessage(page.at(-1));
         if (!last) return;
         const next = msFloor(last);
@@ -325,11 +409,11 @@ export class RoomChat {
         afterId = last.id;
       }
     } catch (error) {
-      if (this.#closed) return;
+      if (this.#stale(epoch)) return;
       console.warn("catching up after the reconnect failed", error);
       // Starting again from the same cursor is safe: duplicates are dropped.
       if (attempt < MAX_CATCH_UP_ATTEMPTS) {
-        setTimeout(() => !this.#closed && this.#catchUp(cursor, attempt + 1), 2000 * attempt);
+        setTimeout(() => !this.#stale(epoch) && this.#catchUp(cursor, attempt + 1), 2000 * attempt);
       }
     }
   }
@@ -342,6 +426,13 @@ export class RoomChat {
     const heightBefore = scroller.scrollHeight;
     start.hidden = false;
     scroller.scrollTop += scroller.scrollHeight - heightBefore;
+  }
+
+  /** The oldest messages were dropped (or the list starts over): page them in again. */
+  #unmarkBeginning() {
+    this.#reachedBeginning = false;
+    this.#olderStrict = false;
+    this.#ui.start.hidden = true;
   }
 
   #showUnavailable(text) {

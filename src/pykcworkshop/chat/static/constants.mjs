@@ -17,6 +17,12 @@ export const SYSTEM_USER_NAME = "System";
 export const HISTORY_PAGE_SIZE = 50;
 /** Messages per page when catching up after a reconnect (the server's maximum). */
 export const CATCH_UP_PAGE_SIZE = 100;
+/**
+ * Messages a room's list keeps at most (six pages): scrolling back further drops the newest
+ * ones, which are paged in again on the way down. For plain-text messages that is about
+ * 2,400 DOM nodes (elements and text) at most, however long the history is.
+ */
+export const MAX_RENDERED_MESSAGES = 300;
 
 /** A "Typing" status is re-sent at most this often while the user keeps typing. */
 export const TYPING_THROTTLE_MS = 2000;

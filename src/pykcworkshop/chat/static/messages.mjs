@@ -2,11 +2,39 @@
 // It checks each message's shape, keeps the list in time order, drops duplicates (by
 // message `id` when the server sends one, otherwise by (user_id, timestamp, content)), and
 // manages scrolling: it follows new messages only when the reader is already at the bottom,
-// otherwise counts them on the "new messages" pill; when older messages are added above, it
-// keeps what the reader is looking at in place.
+// otherwise counts them on the "new messages" pill; when messages are added or removed
+// elsewhere, it keeps what the reader is looking at in place.
+//
+// Layout (timeline.mjs): a day separator before the first message of each day, and
+// consecutive messages of one author grouped under one header (data-continued="true" on
+// the others). Content (richtext.mjs): links, inline code and code blocks with a copy
+// button, built from DOM nodes with text, never from HTML.
+//
+// Bounded (`maxMessages`): the list keeps at most that many messages. Past it, it drops
+// messages from the end away from the reader: the newest while they read back through the
+// history (then there is a gap after the newest shown: live messages are held back and
+// counted on the pill, `onNearBottom` asks for the next page, `attach()` closes the gap),
+// the oldest while they follow the conversation (`onTrimmed("older")`, so the history can
+// be paged in again).
 
-import { el } from "./dom.mjs";
+import { copyText } from "./clipboard.mjs";
 import { SYSTEM_USER_NAME } from "./constants.mjs";
+import { el } from "./dom.mjs";
+import { tokenize } from "./richtext.mjs";
+import {
+  dayLabel,
+  formatClock,
+  formatFullDate,
+  layoutTimeline,
+  msUntilNextDay,
+} from "./timeline.mjs";
+import { toast } from "./toast.mjs";
+
+/** Live messages held back at most while the newest ones are not shown (the newest win). */
+const MAX_HELD = 100;
+/** How close to either end (CSS pixels) the reader must scroll to load more. */
+const NEAR_END_PX = 200;
+const COPIED_FEEDBACK_MS = 1500;
 
 const ISO_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -51,44 +79,87 @@ export function normalizeMessage(raw) {
   };
 }
 
-const timeOnly = new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit",
-  minute: "2-digit",
-});
-const dayAndTime = new Intl.DateTimeFormat(undefined, {
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-const fullDate = new Intl.DateTimeFormat(undefined, {
-  year: "numeric",
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-const longDate = new Intl.DateTimeFormat(undefined, {
-  dateStyle: "full",
-  timeStyle: "medium",
-});
-
-/** Local time for a message: "14:03" today, "Jul 1, 14:03" this year, else with the year. */
-export function formatTime(ms, now = new Date()) {
-  const date = new Date(ms);
-  if (date.toDateString() === now.toDateString()) return timeOnly.format(date);
-  if (date.getFullYear() === now.getFullYear()) return dayAndTime.format(date);
-  return fullDate.format(date);
-}
-
 function compareMessages(a, b) {
   if (a.micros !== b.micros) return a.micros - b.micros;
   if (a.id !== null && b.id !== null && a.id !== b.id) return a.id - b.id;
   return a.seq - b.seq;
 }
 
+/** Whether `message` (not yet in the list) would sort after `newest`. */
+function isAfter(message, newest) {
+  if (message.micros !== newest.micros) return message.micros > newest.micros;
+  if (message.id !== null && newest.id !== null) return message.id > newest.id;
+  return true; // same time, no ids: new ones go last, as #insert does
+}
+
 function tupleKey(message) {
   return `${message.user_id}\u0000${message.micros}\u0000${message.content}`;
+}
+
+/**
+ * The nodes that show a message's text: strings (text nodes), links, inline code and code
+ * blocks. Every piece of user text goes in as text; hrefs are http(s) URLs checked by
+ * richtext.mjs and set as an attribute. The copy button's label and the block's language
+ * come from CSS (::after, attr()), so the content's textContent stays the message's text.
+ */
+export function renderContent(text) {
+  return tokenize(text).map((segment) => {
+    switch (segment.type) {
+      case "link":
+        return el("a", {
+          class: "msg-link",
+          href: segment.href,
+          target: "_blank",
+          rel: "noopener noreferrer nofollow",
+          dataset: { testid: "message-link" },
+          text: segment.text,
+        });
+      case "code":
+        return el("code", {
+          class: "msg-code",
+          dataset: { testid: "inline-code" },
+          text: segment.text,
+        });
+      case "codeblock":
+        return renderCodeBlock(segment);
+      default:
+        return segment.text;
+    }
+  });
+}
+
+function renderCodeBlock({ text, lang }) {
+  const langData = lang ? { lang } : {};
+  const copy = el("button", {
+    type: "button",
+    class: "code-copy",
+    title: "Copy code",
+    "aria-label": "Copy code",
+    dataset: { testid: "code-copy" },
+  });
+  return el("div", { class: "code-block", dataset: { testid: "code-block", ...langData } }, [
+    el("div", { class: "code-block-bar", dataset: langData }, [copy]),
+    el("pre", { class: "code-pre", tabindex: "0" }, [el("code", { text })]),
+  ]);
+}
+
+/** Copy a code block's text for its copy button (one listener for the whole list). */
+async function copyCodeBlock(button) {
+  const code = button.closest("[data-testid=code-block]")?.querySelector("pre code");
+  if (!code) return;
+  const copied = await copyText(code.textContent);
+  clearTimeout(button._copiedTimer);
+  if (!copied) {
+    delete button.dataset.copied;
+    toast("Could not copy: select the code and copy it.", { kind: "error", key: "code-copy" });
+    return;
+  }
+  button.dataset.copied = "true";
+  button.setAttribute("aria-label", "Copied");
+  button._copiedTimer = setTimeout(() => {
+    delete button.dataset.copied;
+    button.setAttribute("aria-label", "Copy code");
+  }, COPIED_FEEDBACK_MS);
 }
 
 export class MessageList {
@@ -97,41 +168,85 @@ export class MessageList {
   #pill;
   #empty;
   #myId;
+  #maxMessages;
   #onNearTop;
-  #items = []; // normalized messages in display order, each with its DOM `node`
+  #onNearBottom;
+  #onJumpToLatest;
+  #onTrimmed;
+  // Normalized messages in display order, each with its DOM `node`, its day `separator`
+  // (a node or null) and whether it is `continued` (grouped under the previous header).
+  #items = [];
   #byId = new Map();
   #byTuple = new Map();
   #seq = 0;
   #unseen = 0;
+  #gapAfter = false; // newer messages exist that are not in the list (dropped by the bound)
+  #held = []; // live messages that arrived during the gap, oldest first
+  #dayTimer = null;
   #abort = new AbortController();
 
   /**
    * @param {object} parts
-   *   scroller   the scrolling element
-   *   list       the <ol> that holds the messages
-   *   myId       the logged-in user's id (own messages look different)
-   *   pill       optional "new messages" button
-   *   empty      optional element shown while there are no messages
-   *   onNearTop  optional callback when the reader scrolls near the top (load older)
+   *   scroller        the scrolling element
+   *   list            the <ol> that holds the messages
+   *   myId            the logged-in user's id (own messages look different)
+   *   pill            optional "new messages" button
+   *   empty           optional element shown while there are no messages
+   *   maxMessages     optional bound on the messages kept (default: no bound)
+   *   onNearTop       optional callback when the reader scrolls near the top (load older)
+   *   onNearBottom    optional callback when the reader scrolls near the bottom while
+   *                   newer messages are missing (load the next page, then attach())
+   *   onJumpToLatest  optional callback to show the latest messages again after a gap
+   *                   (the pill, or an own message sent during the gap)
+   *   onTrimmed       optional callback("older") after the oldest messages were dropped
    */
-  constructor({ scroller, list, myId, pill = null, empty = null, onNearTop = null }) {
+  constructor({
+    scroller,
+    list,
+    myId,
+    pill = null,
+    empty = null,
+    maxMessages = Infinity,
+    onNearTop = null,
+    onNearBottom = null,
+    onJumpToLatest = null,
+    onTrimmed = null,
+  }) {
     this.#scroller = scroller;
     this.#list = list;
     this.#myId = myId;
     this.#pill = pill;
     this.#empty = empty;
+    this.#maxMessages = maxMessages;
     this.#onNearTop = onNearTop;
+    this.#onNearBottom = onNearBottom;
+    this.#onJumpToLatest = onJumpToLatest;
+    this.#onTrimmed = onTrimmed;
     const { signal } = this.#abort;
     scroller.addEventListener("scroll", () => this.#scrolled(), {
       passive: true,
       signal,
     });
     pill?.addEventListener("click", () => this.scrollToBottom(), { signal });
+    list.addEventListener(
+      "click",
+      (event) => {
+        const button = event.target.closest?.("[data-testid=code-copy]");
+        if (button && list.contains(button)) copyCodeBlock(button);
+      },
+      { signal },
+    );
+    this.#scheduleDayChange();
     this.reset();
   }
 
   get size() {
     return this.#items.length;
+  }
+
+  /** Whether newer messages than the newest shown exist (dropped to keep the bound). */
+  get hasGapAfter() {
+    return this.#gapAfter;
   }
 
   /** The oldest / newest message shown (normalized, with `ms`, `micros`, `id`), or null. */
@@ -145,18 +260,20 @@ export class MessageList {
 
   /** All messages in order (copies without DOM nodes). */
   messages() {
-    return this.#items.map(({ node, seq, ...message }) => message);
+    return this.#items.map(({ node, seq, separator, continued, system, ...message }) => message);
   }
 
   isAtBottom(slack = 48) {
-    const s = this.#scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight <= slack;
+    return this.#distanceFromBottom() <= slack;
   }
 
+  /** Scroll to the newest message (after a gap: ask for the latest messages instead). */
   scrollToBottom() {
-    this.#scroller.scrollTop = this.#scroller.scrollHeight;
-    this.#unseen = 0;
-    this.#updatePill();
+    if (this.#gapAfter && this.#onJumpToLatest) {
+      this.#onJumpToLatest();
+      return;
+    }
+    this.#scrollToEnd();
   }
 
   /**
@@ -164,38 +281,33 @@ export class MessageList {
    * `position` says where they come from, which decides the scrolling:
    *   "initial" first page → jump to the bottom
    *   "older"   history above → keep the reading position
+   *   "forward" the page right after the newest shown, while there is a gap
+   *             → keep the reading position
    *   "live" / "newer" (catch-up) → follow only if at the bottom (or if it is our own)
+   * During a gap, "live" and "newer" messages past the newest shown are not added: live
+   * ones are held until attach() and counted on the pill.
    */
   add(rawMessages, { position = "live" } = {}) {
-    const wasAtBottom = this.isAtBottom();
-    const heightBefore = this.#scroller.scrollHeight;
-    const topBefore = this.#scroller.scrollTop;
-
-    const added = [];
+    const messages = [];
     for (const raw of rawMessages) {
       const message = normalizeMessage(raw);
-      if (!message) {
-        console.warn("ignored a malformed message", raw);
-        continue;
-      }
-      if (this.#isDuplicate(message)) continue;
-      this.#insert(message);
-      added.push(message);
+      if (message) messages.push(message);
+      else console.warn("ignored a malformed message", raw);
     }
-    if (added.length === 0) return 0;
-    if (this.#empty) this.#empty.hidden = true;
+    return this.#addMessages(messages, position);
+  }
 
-    if (position === "older") {
-      this.#scroller.scrollTop = topBefore + (this.#scroller.scrollHeight - heightBefore);
-    } else if (position === "initial") {
-      this.scrollToBottom();
-    } else if (wasAtBottom || added.some((m) => m.user_id === this.#myId)) {
-      this.scrollToBottom();
-    } else {
-      this.#unseen += added.length;
-      this.#updatePill();
-    }
-    return added.length;
+  /**
+   * Close the gap after the newest shown: the caller has loaded everything up to now (a
+   * short "forward" page). The held live messages are added.
+   */
+  attach() {
+    if (!this.#gapAfter) return;
+    this.#gapAfter = false;
+    const held = this.#held;
+    this.#held = [];
+    this.#addMessages(held, "held");
+    this.#updatePill();
   }
 
   /** Remove every message. */
@@ -204,6 +316,8 @@ export class MessageList {
     this.#byId.clear();
     this.#byTuple.clear();
     this.#list.replaceChildren();
+    this.#gapAfter = false;
+    this.#held = [];
     this.#unseen = 0;
     this.#updatePill();
     if (this.#empty) this.#empty.hidden = false;
@@ -212,18 +326,178 @@ export class MessageList {
   /** Stop listening to the page and empty the list. */
   destroy() {
     this.#abort.abort();
+    clearTimeout(this.#dayTimer);
     this.reset();
+  }
+
+  #addMessages(messages, position) {
+    const wasAtBottom = !this.#gapAfter && this.isAtBottom();
+    const before = { above: this.#scroller.scrollTop, below: this.#distanceFromBottom() };
+    const anchor = this.#anchor();
+
+    const added = [];
+    for (const message of messages) {
+      if (this.#isDuplicate(message)) continue;
+      if (this.#gapAfter && (position === "live" || position === "newer")) {
+        const newest = this.newest();
+        if (newest && isAfter(message, newest)) {
+          if (position === "live") this.#hold(message);
+          continue;
+        }
+      }
+      this.#insert(message);
+      added.push(message);
+    }
+    if (added.length === 0) return 0;
+    if (this.#empty) this.#empty.hidden = true;
+
+    const own = added.some((m) => m.user_id === this.#myId);
+    const follow =
+      position === "initial" ||
+      ((position === "live" || position === "newer" || position === "held") &&
+        (wasAtBottom || own));
+    this.#trim(this.#trimSide(position, follow, before));
+    this.#layout();
+
+    if (follow) {
+      this.#scrollToEnd();
+    } else {
+      this.#restore(anchor);
+      if (position === "live" || position === "newer") {
+        this.#unseen += added.length;
+        this.#updatePill();
+      }
+    }
+    return added.length;
+  }
+
+  /** Hold a live message back during a gap (the newest MAX_HELD). */
+  #hold(message) {
+    if (message.user_id === this.#myId && this.#onJumpToLatest) {
+      // The reader wrote something: show it where it is, at the end of the conversation.
+      this.#onJumpToLatest();
+      return;
+    }
+    if (this.#held.some((m) => !this.#isDistinct(m, message))) return;
+    this.#held.push(message);
+    if (this.#held.length > MAX_HELD) this.#held.shift();
+    this.#unseen += 1;
+    this.#updatePill();
+  }
+
+  /** Which end to drop messages from, when over the bound: the one away from the reader. */
+  #trimSide(position, follow, { above, below }) {
+    if (position === "older") return "newest";
+    if (position === "forward" || follow) return "oldest";
+    return above > below ? "oldest" : "newest";
+  }
+
+  #trim(side) {
+    const excess = this.#items.length - this.#maxMessages;
+    if (excess <= 0) return;
+    const removed = side === "newest" ? this.#items.splice(-excess) : this.#items.splice(0, excess);
+    for (const item of removed) {
+      item.node.remove();
+      item.separator?.remove();
+      if (item.id !== null && this.#byId.get(item.id) === item) this.#byId.delete(item.id);
+      const key = tupleKey(item);
+      if (this.#byTuple.get(key) === item) this.#byTuple.delete(key);
+    }
+    if (side === "newest") this.#gapAfter = true;
+    else this.#onTrimmed?.("older");
+  }
+
+  /** Put day separators and group headers where timeline.mjs says. */
+  #layout() {
+    const layout = layoutTimeline(this.#items);
+    const now = new Date();
+    layout.forEach(({ day, newDay, continued }, index) => {
+      const item = this.#items[index];
+      if (newDay) {
+        const label = dayLabel(item.ms, now);
+        if (!item.separator) {
+          item.separator = el(
+            "li",
+            { class: "day-separator", dataset: { testid: "day-separator", day } },
+            [el("span", { class: "day-separator-label", text: label })],
+          );
+          this.#list.insertBefore(item.separator, item.node);
+        } else if (item.separator.textContent !== label) {
+          item.separator.firstChild.textContent = label;
+        }
+      } else if (item.separator) {
+        item.separator.remove();
+        item.separator = null;
+      }
+      if (item.continued !== continued) {
+        item.continued = continued;
+        item.node.dataset.continued = String(continued);
+      }
+    });
+  }
+
+  /** Relabel the separators at midnight ("Today" becomes "Yesterday"). */
+  #scheduleDayChange() {
+    this.#dayTimer = setTimeout(() => {
+      if (this.#abort.signal.aborted) return;
+      const anchor = this.#anchor();
+      this.#layout();
+      this.#restore(anchor);
+      this.#scheduleDayChange();
+    }, msUntilNextDay() + 1000);
+  }
+
+  /** The first message at least partly in view, and its offset from the scroller's top. */
+  #anchor() {
+    if (this.#items.length === 0) return null;
+    const top = this.#scroller.getBoundingClientRect().top;
+    let low = 0;
+    let high = this.#items.length - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (this.#items[mid].node.getBoundingClientRect().bottom > top) high = mid;
+      else low = mid + 1;
+    }
+    const item = this.#items[low];
+    return { item, offset: item.node.getBoundingClientRect().top - top };
+  }
+
+  /** Scroll so that the anchor is drawn where it was (when it is still in the list). */
+  #restore(anchor) {
+    if (!anchor || !anchor.item.node.isConnected) return;
+    const top = this.#scroller.getBoundingClientRect().top;
+    const offset = anchor.item.node.getBoundingClientRect().top - top;
+    this.#scroller.scrollTop += offset - anchor.offset;
+  }
+
+  #scrollToEnd() {
+    this.#scroller.scrollTop = this.#scroller.scrollHeight;
+    if (!this.#gapAfter) this.#unseen = 0;
+    this.#updatePill();
+  }
+
+  #distanceFromBottom() {
+    const s = this.#scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight;
   }
 
   #isDuplicate(message) {
     if (message.id !== null && this.#byId.has(message.id)) return true;
     const same = this.#byTuple.get(tupleKey(message));
-    // Two different messages with ids are never duplicates, whatever their content.
-    return Boolean(same) && (message.id === null || same.id === null);
+    return Boolean(same) && !this.#isDistinct(same, message);
+  }
+
+  /** Two different messages with ids are never duplicates, whatever their content. */
+  #isDistinct(a, b) {
+    if (a.id !== null && b.id !== null) return a.id !== b.id;
+    return tupleKey(a) !== tupleKey(b);
   }
 
   #insert(message) {
     message.seq = this.#seq++;
+    message.system = message.user_name === SYSTEM_USER_NAME;
+    message.separator = null;
+    message.continued = false;
     message.node = this.#render(message);
     // Binary search for the insertion point; most messages go at the end.
     let low = 0;
@@ -233,8 +507,8 @@ export class MessageList {
       if (compareMessages(this.#items[mid], message) <= 0) low = mid + 1;
       else high = mid;
     }
-    const next = this.#items[low]?.node ?? null;
-    this.#list.insertBefore(message.node, next);
+    const next = this.#items[low];
+    this.#list.insertBefore(message.node, next ? (next.separator ?? next.node) : null);
     this.#items.splice(low, 0, message);
     if (message.id !== null) this.#byId.set(message.id, message);
     this.#byTuple.set(tupleKey(message), message);
@@ -242,7 +516,7 @@ export class MessageList {
 
   #render(message) {
     const own = message.user_id === this.#myId;
-    const system = message.user_name === SYSTEM_USER_NAME;
+    const { system } = message;
     const kind = system ? "msg msg-system" : own ? "msg msg-own" : "msg msg-other";
     const node = el("li", {
       class: kind,
@@ -252,6 +526,7 @@ export class MessageList {
         userId: String(message.user_id),
         own: String(own),
         system: String(system),
+        continued: "false",
       },
     });
     if (message.id !== null) node.dataset.messageId = String(message.id);
@@ -259,14 +534,15 @@ export class MessageList {
     const time = el("time", {
       class: "msg-time",
       datetime: message.timestamp,
-      title: longDate.format(new Date(message.ms)),
-      text: formatTime(message.ms),
+      title: formatFullDate(message.ms),
+      dataset: { testid: "message-time" },
+      text: formatClock(message.ms),
     });
-    const content = el("p", {
-      class: "msg-content",
-      dataset: { testid: "message-content" },
-      text: message.content,
-    });
+    const content = el(
+      "div",
+      { class: "msg-content", dataset: { testid: "message-content" } },
+      system ? message.content : renderContent(message.content),
+    );
 
     if (system) {
       node.append(content, " ", time);
@@ -282,17 +558,23 @@ export class MessageList {
   }
 
   #scrolled() {
-    if (this.#unseen > 0 && this.isAtBottom()) {
+    if (this.#unseen > 0 && !this.#gapAfter && this.isAtBottom()) {
       this.#unseen = 0;
       this.#updatePill();
     }
-    if (this.#onNearTop && this.#scroller.scrollTop < 200) this.#onNearTop();
+    if (this.#onNearTop && this.#scroller.scrollTop < NEAR_END_PX) this.#onNearTop();
+    if (this.#onNearBottom && this.#gapAfter && this.#distanceFromBottom() < NEAR_END_PX) {
+      this.#onNearBottom();
+    }
   }
 
   #updatePill() {
     if (!this.#pill) return;
-    this.#pill.hidden = this.#unseen === 0;
-    const label = this.#unseen === 1 ? "1 new message ↓" : `${this.#unseen} new messages ↓`;
+    // During a gap the pill also offers the way back to the latest messages.
+    this.#pill.hidden = this.#unseen === 0 && !(this.#gapAfter && this.#onJumpToLatest);
+    let label = "Jump to latest ↓";
+    if (this.#unseen === 1) label = "1 new message ↓";
+    else if (this.#unseen > 1) label = `${this.#unseen} new messages ↓`;
     this.#pill.textContent = label;
   }
 }
