@@ -7,6 +7,7 @@
 //   socket      reconnecting WebSocket        connection   "Reconnecting…" banner
 //   toast       notifications                 clipboard    copy with a plain-http fallback
 //   validation  live form checks              messages     message list, order, scrolling
+//   richtext    links and code in text (pure) timeline     days, grouping, times (pure)
 //   history     chat-history requests         chat         the room's conversation
 //   members     member list, statuses         sync         client-sync event protocol
 //   dm          direct messages               rooms        rooms sidebar, create, join
@@ -28,10 +29,20 @@
 //                #share-link (button; data-share-url holds the link)
 //   Messages     #messages (scroll container), #message-list; each message is
 //                [data-testid=message] with data-author, data-user-id, data-own,
-//                data-system, data-message-id (when the server sends an id), containing
-//                [data-testid=message-content] and [data-testid=message-author] (not on
-//                system messages); #new-messages-pill, #history-start ("This is the
-//                beginning of the conversation"), #history-loading, #chat-unavailable
+//                data-system, data-message-id (when the server sends an id),
+//                data-continued ("true": grouped under the previous message's header),
+//                containing [data-testid=message-content] (its textContent is the text
+//                shown), [data-testid=message-author] (not on system messages; hidden
+//                when continued) and [data-testid=message-time] (a <time> with datetime
+//                and the full date as title). In the content: [data-testid=message-link]
+//                (<a>), [data-testid=inline-code], [data-testid=code-block] (data-lang
+//                when given; the code in its "pre code", a [data-testid=code-copy]
+//                button, data-copied="true" for a moment after copying).
+//                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
+//                text) go before the first message of each day. #new-messages-pill ("n new
+//                messages ↓", or "Jump to latest ↓" when the list dropped the newest),
+//                #history-start ("This is the beginning of the conversation"),
+//                #history-loading, #chat-unavailable
 //   Composer     #message-input, #message-send, #message-counter ("n / 512"),
 //                #message-reason, #typing-indicator
 //   Members      #members; each [data-testid=member] with data-user-id and data-status
