@@ -1,5 +1,5 @@
-// Splits a message's text into segments for display: plain text, links, inline code and
-// fenced code blocks. Pure (no DOM): messages.mjs turns the segments into nodes with
+// Splits a message's text into segments for display: plain text, links, mentions, inline
+// code and fenced code blocks. Pure (no DOM): messages.mjs turns the segments into nodes with
 // textContent and setAttribute, so nothing a user writes is ever parsed as HTML.
 //
 //   ```lang            a fenced block: a run of 3+ backticks, closed by a run of the same
@@ -10,9 +10,14 @@
 //                      CommonMark); whitespace-only spans stay plain text
 //   https://…          links: only http and https, written out with the scheme; trailing
 //                      punctuation and unbalanced closing brackets are not part of the link
+//   @Ada Lovelace      mentions of the member names given (see mentions.mjs); not inside
+//                      code or links
 //
 // Segments: {type: "text", text} | {type: "link", text, href} | {type: "code", text}
 //           | {type: "codeblock", text, lang} (lang is "" when none was given)
+//           | {type: "mention", text, name} (text as written, e.g. "@ada"; name as the member's)
+
+import { findMentions, mentionCandidates } from "./mentions.mjs";
 
 const FENCE_RUN = /`{3,}/g;
 const BACKTICK_RUN = /`+/g;
@@ -25,20 +30,43 @@ const URL_CANDIDATE =
 const TRAILING_PUNCTUATION = new Set([".", ",", ":", ";", "!", "?", "'", "…", "。", "、"]);
 const CLOSING = { ")": "(", "]": "[", "}": "{" };
 
-/** Split `text` into text, link, code and codeblock segments (see the top of the file). */
-export function tokenize(text) {
+/**
+ * Split `text` into segments (see the top of the file). `mentionNames`: the member names
+ * that "@name" may mention (none: no mention segments).
+ */
+export function tokenize(text, { mentionNames = [] } = {}) {
   if (typeof text !== "string" || text === "") return [];
+  const names = mentionCandidates(mentionNames);
   const segments = [];
   for (const part of splitFences(text)) {
     if (part.type === "codeblock") segments.push(part);
-    else for (const inline of splitInlineCode(part.text)) pushInline(segments, inline);
+    else for (const inline of splitInlineCode(part.text)) pushInline(segments, inline, names);
   }
   return mergeText(segments);
 }
 
-function pushInline(segments, part) {
-  if (part.type === "code") segments.push(part);
-  else segments.push(...splitLinks(part.text));
+function pushInline(segments, part, names) {
+  if (part.type === "code") {
+    segments.push(part);
+    return;
+  }
+  for (const piece of splitLinks(part.text)) {
+    if (piece.type === "text") segments.push(...splitMentions(piece.text, names));
+    else segments.push(piece);
+  }
+}
+
+/** Mentions and the text around them. */
+function splitMentions(text, names) {
+  const parts = [];
+  let textStart = 0;
+  for (const { start, end, name } of findMentions(text, names)) {
+    if (start > textStart) parts.push({ type: "text", text: text.slice(textStart, start) });
+    parts.push({ type: "mention", text: text.slice(start, end), name });
+    textStart = end;
+  }
+  if (textStart < text.length) parts.push({ type: "text", text: text.slice(textStart) });
+  return parts;
 }
 
 /** Fenced code blocks and the text between them. */
