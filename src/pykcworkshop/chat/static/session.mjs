@@ -1,5 +1,6 @@
-// Browser-side storage: the CSRF token from the page, the logged-in session and the last
-// open room.
+// Browser-side storage: the CSRF token from the page, the logged-in session, the last
+// open room and whether the user turned browser notifications on (a choice about this
+// browser, so it outlives logging out).
 //
 // The session ({user_id, user_name, user_token}) lives in localStorage so that it survives
 // reloads and new tabs of the same browser. The token is a bearer credential: anyone who can
@@ -8,6 +9,7 @@
 
 const SESSION_KEY = "pykcworkshop.session";
 const LAST_ROOM_KEY = "pykcworkshop.lastRoom";
+const NOTIFICATIONS_KEY = "pykcworkshop.notifications";
 
 // Used when localStorage is unavailable (some private-browsing modes): the session then
 // lasts as long as the page.
@@ -86,4 +88,13 @@ export function lastRoom() {
 export function rememberRoom(roomHash) {
   if (roomHash) storageSet(LAST_ROOM_KEY, roomHash);
   else storageRemove(LAST_ROOM_KEY);
+}
+
+/** Whether the user turned browser notifications on in this browser. */
+export function notificationsWanted() {
+  return storageGet(NOTIFICATIONS_KEY) === "on";
+}
+
+export function setNotificationsWanted(wanted) {
+  storageSet(NOTIFICATIONS_KEY, wanted ? "on" : "off");
 }
