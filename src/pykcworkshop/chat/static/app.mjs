@@ -13,13 +13,19 @@
 //   dm          direct messages               rooms        rooms sidebar, create, join
 //   room        one open room, wired          auth         sign up, key dialog, log in
 //   layout      drawers on small screens      app          this file
+//   mentions    "@name" detection (pure)      mentionpicker the composer's "@" picker
+//   attention   title count, favicon badge    notify       notifications, the bell button
 //
 // Stable hooks for end-to-end tests (ids unless noted):
 //   Signed out   #auth-view, #signup-name, #signup-submit, #signup-reason,
 //                #login-key-input, #login-submit, #login-error, #invite-note
 //   Key dialog   #login-key-dialog, #login-key-display (a <code>: read its textContent),
 //                #login-key-copy, #login-key-done (closes the dialog; the app is then shown)
-//   Header       #current-user, #logout, #sidebar-toggle, #members-toggle (phones only)
+//   Header       #current-user, #logout, #sidebar-toggle, #members-toggle (phones only),
+//                #notifications-toggle (data-state: on | off | blocked | unsupported)
+//   Tab          document.title ("(n) …" while mentions/DMs are unseen), the favicon
+//                link[rel=icon] (data-badge="n" while it shows a badge),
+//                <html data-attention="n">
 //   Rooms        #app-view, #joined-rooms, #owned-rooms (each room a
 //                [data-testid=room] button with data-room-hash), #room-create-name,
 //                #room-create-submit, #room-create-reason, #room-join-hash (a key or a
@@ -39,12 +45,17 @@
 //                when given; the code in its "pre code", a [data-testid=code-copy]
 //                button, data-copied="true" for a moment after copying).
 //                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
-//                text) go before the first message of each day. #new-messages-pill ("n new
+//                text) go before the first message of each day. Mentions in the content
+//                are [data-testid=mention] spans (data-name: the member, data-me="true"
+//                for the reader); a message that mentions the reader has
+//                data-mentions-me="true". #new-messages-pill ("n new
 //                messages ↓", or "Jump to latest ↓" when the list dropped the newest),
 //                #history-start ("This is the beginning of the conversation"),
 //                #history-loading, #chat-unavailable
 //   Composer     #message-input, #message-send, #message-counter ("n / 512"),
-//                #message-reason, #typing-indicator
+//                #message-reason, #typing-indicator; after "@": #mention-listbox with
+//                [data-testid=mention-option] items (data-user-id; aria-selected="true"
+//                on the active one)
 //   Members      #members; each [data-testid=member] with data-user-id and data-status
 //                (Online | Typing | Offline), containing [data-testid=member-status] and,
 //                for everyone but yourself, a button that opens the DM and
@@ -62,6 +73,7 @@ import { ConnectionMonitor } from "./connection.mjs";
 import { byId, isShown } from "./dom.mjs";
 import { AuthView } from "./auth.mjs";
 import { Drawers } from "./layout.mjs";
+import { Notifier } from "./notify.mjs";
 import { RoomSession } from "./room.mjs";
 import { RoomsSidebar } from "./rooms.mjs";
 import {
@@ -107,6 +119,7 @@ function showErrorFrame(reason) {
 
 const validator = new FormValidator({ monitor, onErrorFrame: showErrorFrame });
 const drawers = new Drawers();
+const notifier = new Notifier();
 const sidebar = new RoomsSidebar({
   validator,
   getSession: () => session,
@@ -194,6 +207,8 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     monitor,
     onErrorFrame: showErrorFrame,
     onShowPeople: () => drawers.showPeople(),
+    notifier,
+    onOpenRoom: (info) => openRoom(info),
   });
   room.start();
   rememberRoom(roomHash);
@@ -220,6 +235,7 @@ function logOut({ focusLogin = true } = {}) {
   closeRoom();
   session = null;
   clearSession();
+  notifier.reset();
   sidebar.reset();
   clearToasts();
   showSignedOut({ focusLogin });

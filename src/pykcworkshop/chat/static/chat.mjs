@@ -12,6 +12,7 @@ import {
 } from "./constants.mjs";
 import { bindSendKeys, byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
+import { MentionPicker } from "./mentionpicker.mjs";
 import { MessageList, normalizeMessage } from "./messages.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 import { pathSegment } from "./api.mjs";
@@ -51,6 +52,8 @@ export class RoomChat {
   #epoch = 0; // bumped when the list starts over: replies for an older list are dropped
   #onTyping;
   #onStoppedTyping;
+  #onMention;
+  #picker;
 
   /**
    * @param {object} options
@@ -58,6 +61,8 @@ export class RoomChat {
    *   onErrorFrame(reason), onGiveUp(reason) when a socket is refused,
    *   onTyping() on every keystroke with text in the box,
    *   onStoppedTyping() after a message went out or the box was emptied
+   *   getMembers()      the room's members to offer after "@" ([{user_id, user_name}])
+   *   onMention(message) a live message from someone else mentions the user
    */
   constructor({
     roomHash,
@@ -68,10 +73,13 @@ export class RoomChat {
     onGiveUp,
     onTyping,
     onStoppedTyping,
+    getMembers = () => [],
+    onMention,
   }) {
     this.#session = session;
     this.#onTyping = onTyping;
     this.#onStoppedTyping = onStoppedTyping;
+    this.#onMention = onMention;
     this.#ui = {
       scroller: byId("messages"),
       list: byId("message-list"),
@@ -92,6 +100,7 @@ export class RoomChat {
       scroller: this.#ui.scroller,
       list: this.#ui.list,
       myId: session.user_id,
+      myName: session.user_name,
       pill: this.#ui.pill,
       maxMessages: MAX_RENDERED_MESSAGES,
       onNearTop: () => this.#loadOlder(),
@@ -104,7 +113,7 @@ export class RoomChat {
       name: "chat",
       bearer,
       onOpen: ({ reconnected }) => this.#chatOpened(reconnected),
-      onMessage: (message) => this.#list.add([message], { position: "live" }),
+      onMessage: (message) => this.#receive(message),
       onErrorFrame,
       onGiveUp: (reason) => {
         this.#showUnavailable("Live chat is unavailable: the server refused the connection.");
@@ -131,7 +140,17 @@ export class RoomChat {
       },
     });
 
+    this.#picker = new MentionPicker({
+      input: this.#ui.input,
+      container: this.#ui.form,
+      getMembers: () => getMembers().filter((member) => member.user_id !== session.user_id),
+    });
     this.#bindComposer();
+  }
+
+  /** The room's member names, which messages may mention ("@name"). */
+  setMentionNames(names) {
+    this.#list.setMentionNames(names);
   }
 
   start() {
@@ -150,6 +169,7 @@ export class RoomChat {
     this.#closed = true;
     this.#abort.abort();
     this.#field.dispose();
+    this.#picker.destroy();
     this.#chatSocket.close();
     this.#history.close();
     this.#list.destroy();
@@ -161,6 +181,13 @@ export class RoomChat {
 
   focusComposer() {
     this.#ui.input.focus();
+  }
+
+  /** A message from the live socket. */
+  #receive(raw) {
+    this.#list.add([raw], { position: "live" });
+    const message = normalizeMessage(raw);
+    if (message && this.#list.mentionsMe(message)) this.#onMention?.(message);
   }
 
   // ---- composer -------------------------------------------------------------------------

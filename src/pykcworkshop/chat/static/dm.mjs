@@ -28,6 +28,7 @@ export class DirectMessages {
   #sync;
   #onErrorFrame;
   #onShowPanel;
+  #onDirectMessage;
   #ui;
   #list;
   #abort = new AbortController();
@@ -40,13 +41,16 @@ export class DirectMessages {
    * @param {object} options
    *   session, members (MembersPanel: names, badges), sync (SyncChannel),
    *   onErrorFrame(reason), onShowPanel() to reveal the panel (e.g. open the drawer on phones)
+   *   onDirectMessage(message, open) a message from a partner arrived (normalized);
+   *                  open() shows that conversation
    */
-  constructor({ session, members, sync, onErrorFrame, onShowPanel }) {
+  constructor({ session, members, sync, onErrorFrame, onShowPanel, onDirectMessage }) {
     this.#session = session;
     this.#members = members;
     this.#sync = sync;
     this.#onErrorFrame = onErrorFrame;
     this.#onShowPanel = onShowPanel;
+    this.#onDirectMessage = onDirectMessage;
     this.#ui = {
       panel: byId("dm-panel"),
       title: byId("dm-title"),
@@ -211,6 +215,9 @@ export class DirectMessages {
     if (conversation.messages.length > MAX_BUFFERED) conversation.messages.shift();
     conversation.lastUsed = Date.now();
     if (this.#openId === conversation.userId) this.#list.add([raw], { position: "live" });
+    if (message.user_id === conversation.userId) {
+      this.#onDirectMessage?.(message, () => this.open(conversation.userId));
+    }
   }
 
   // ---- composer ---------------------------------------------------------------------------

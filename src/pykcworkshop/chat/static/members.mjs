@@ -32,6 +32,7 @@ export class MembersPanel {
   #ui;
   #onOpenDm;
   #onOpen;
+  #onChange;
   #closed = false;
   #members = new Map(); // user_id → {user_id, user_name, status, typingUntil, unread, node…}
   #myStatus = "Online";
@@ -47,12 +48,14 @@ export class MembersPanel {
    *   roomHash, session, monitor, onErrorFrame(reason), onGiveUp(reason)
    *   onOpen()           each time the status socket (re)connects
    *   onOpenDm(userId)   the user picked someone to message directly
+   *   onChange()         members joined, left or were renamed (see list())
    */
-  constructor({ roomHash, session, monitor, onErrorFrame, onGiveUp, onOpen, onOpenDm }) {
+  constructor({ roomHash, session, monitor, onErrorFrame, onGiveUp, onOpen, onOpenDm, onChange }) {
     this.#roomHash = roomHash;
     this.#session = session;
     this.#onOpenDm = onOpenDm;
     this.#onOpen = onOpen;
+    this.#onChange = onChange;
     this.#ui = {
       list: byId("members"),
       heading: byId("members-heading"),
@@ -133,6 +136,12 @@ export class MembersPanel {
       }
     }
     this.#render();
+    this.#onChange?.();
+  }
+
+  /** The members known, yourself included: [{user_id, user_name}]. */
+  list() {
+    return [...this.#members.values()].map(({ user_id, user_name }) => ({ user_id, user_name }));
   }
 
   /** The display name of a member, if known. */
@@ -210,6 +219,7 @@ export class MembersPanel {
       // A status from someone we do not know: they have just joined. Show them right away
       // and fetch the real list shortly.
       this.#upsert(user_id, user_name);
+      this.#onChange?.();
       clearTimeout(this.#refreshTimer);
       this.#refreshTimer = setTimeout(() => this.refresh(), REFRESH_DEBOUNCE_MS);
     }

@@ -7,8 +7,10 @@
 //
 // Layout (timeline.mjs): a day separator before the first message of each day, and
 // consecutive messages of one author grouped under one header (data-continued="true" on
-// the others). Content (richtext.mjs): links, inline code and code blocks with a copy
-// button, built from DOM nodes with text, never from HTML.
+// the others). Content (richtext.mjs): links, mentions of the room's members, inline code
+// and code blocks with a copy button, built from DOM nodes with text, never from HTML.
+// Someone else's message that mentions the reader (`myName`) is highlighted: an accent bar,
+// and "mentions you" for screen readers.
 //
 // Bounded (`maxMessages`): the list keeps at most that many messages. Past it, it drops
 // messages from the end away from the reader: the newest while they read back through the
@@ -20,6 +22,7 @@
 import { copyText } from "./clipboard.mjs";
 import { SYSTEM_USER_NAME } from "./constants.mjs";
 import { el } from "./dom.mjs";
+import { mentionCandidates } from "./mentions.mjs";
 import { tokenize } from "./richtext.mjs";
 import {
   dayLabel,
@@ -97,14 +100,26 @@ function tupleKey(message) {
 }
 
 /**
- * The nodes that show a message's text: strings (text nodes), links, inline code and code
- * blocks. Every piece of user text goes in as text; hrefs are http(s) URLs checked by
- * richtext.mjs and set as an attribute. The copy button's label and the block's language
+ * The nodes that show a message's text: strings (text nodes), links, mentions, inline code
+ * and code blocks. Every piece of user text goes in as text; hrefs are http(s) URLs checked
+ * by richtext.mjs and set as an attribute. The copy button's label and the block's language
  * come from CSS (::after, attr()), so the content's textContent stays the message's text.
+ * `mentionNames`: the names "@name" may mention; `myName`: the reader's (data-me="true").
  */
-export function renderContent(text) {
-  return tokenize(text).map((segment) => {
+export function renderContent(text, { mentionNames = [], myName = "" } = {}) {
+  const me = myName.toLowerCase();
+  return tokenize(text, { mentionNames }).map((segment) => {
     switch (segment.type) {
+      case "mention":
+        return el("span", {
+          class: "mention",
+          dataset: {
+            testid: "mention",
+            name: segment.name,
+            me: String(me !== "" && segment.name.toLowerCase() === me),
+          },
+          text: segment.text,
+        });
       case "link":
         return el("a", {
           class: "msg-link",
@@ -168,6 +183,8 @@ export class MessageList {
   #pill;
   #empty;
   #myId;
+  #myName;
+  #mentionNames = [];
   #maxMessages;
   #onNearTop;
   #onNearBottom;
@@ -190,6 +207,8 @@ export class MessageList {
    *   scroller        the scrolling element
    *   list            the <ol> that holds the messages
    *   myId            the logged-in user's id (own messages look different)
+   *   myName          optional: the user's name, to highlight messages that mention them
+   *                   (mentions of others need setMentionNames)
    *   pill            optional "new messages" button
    *   empty           optional element shown while there are no messages
    *   maxMessages     optional bound on the messages kept (default: no bound)
@@ -204,6 +223,7 @@ export class MessageList {
     scroller,
     list,
     myId,
+    myName = "",
     pill = null,
     empty = null,
     maxMessages = Infinity,
@@ -215,6 +235,8 @@ export class MessageList {
     this.#scroller = scroller;
     this.#list = list;
     this.#myId = myId;
+    this.#myName = myName;
+    this.#mentionNames = mentionCandidates(myName ? [myName] : []);
     this.#pill = pill;
     this.#empty = empty;
     this.#maxMessages = maxMessages;
@@ -308,6 +330,36 @@ export class MessageList {
     this.#held = [];
     this.#addMessages(held, "held");
     this.#updatePill();
+  }
+
+  /**
+   * The room's member names, which "@name" may mention (the reader's own name always may).
+   * When they change, the messages shown are drawn again, keeping the reading position.
+   */
+  setMentionNames(names) {
+    const next = mentionCandidates([...names, ...(this.#myName ? [this.#myName] : [])]);
+    if (next.join("\u0000") === this.#mentionNames.join("\u0000")) return;
+    this.#mentionNames = next;
+    const atBottom = !this.#gapAfter && this.isAtBottom();
+    const anchor = this.#anchor();
+    for (const item of this.#items) {
+      const node = this.#render(item);
+      node.dataset.continued = String(item.continued);
+      item.node.replaceWith(node);
+      item.node = node;
+    }
+    if (atBottom) this.#scrollToEnd();
+    else this.#restore(anchor);
+  }
+
+  /** Whether someone else's message mentions the reader. */
+  mentionsMe(message) {
+    if (!this.#myName || message.user_id === this.#myId) return false;
+    if (message.user_name === SYSTEM_USER_NAME) return false;
+    const me = this.#myName.toLowerCase();
+    return tokenize(message.content, { mentionNames: this.#mentionNames }).some(
+      (segment) => segment.type === "mention" && segment.name.toLowerCase() === me,
+    );
   }
 
   /** Remove every message. */
@@ -541,7 +593,12 @@ export class MessageList {
     const content = el(
       "div",
       { class: "msg-content", dataset: { testid: "message-content" } },
-      system ? message.content : renderContent(message.content),
+      system
+        ? message.content
+        : renderContent(message.content, {
+            mentionNames: this.#mentionNames,
+            myName: this.#myName,
+          }),
     );
 
     if (system) {
@@ -552,7 +609,17 @@ export class MessageList {
         dataset: { testid: "message-author" },
         text: message.user_name,
       });
-      node.append(el("div", { class: "msg-meta" }, [author, time]), content);
+      node.append(el("div", { class: "msg-meta" }, [author, time]));
+      const mentionsMe = own
+        ? null
+        : content.querySelector('[data-testid=mention][data-me="true"]');
+      if (mentionsMe) {
+        node.classList.add("msg-mention");
+        node.dataset.mentionsMe = "true";
+        // Not only a colour: the accent bar shows it, and screen readers hear it.
+        node.append(el("span", { class: "sr-only", text: "mentions you" }));
+      }
+      node.append(content);
     }
     return node;
   }

@@ -5,6 +5,7 @@
 import * as api from "./api.mjs";
 import { RoomChat } from "./chat.mjs";
 import { DirectMessages } from "./dm.mjs";
+import { setBaseTitle } from "./attention.mjs";
 import { byId } from "./dom.mjs";
 import { MembersPanel } from "./members.mjs";
 import { shareLink } from "./rooms.mjs";
@@ -16,6 +17,9 @@ export class RoomSession {
   #closed = false;
   #refusalReported = false;
   #ui;
+  #name = "";
+  #notifier;
+  #onOpenRoom;
   chat;
   members;
   sync;
@@ -26,9 +30,22 @@ export class RoomSession {
    *   room {room_hash, room_name}, session, validator, monitor,
    *   onErrorFrame(reason)  show a server error frame
    *   onShowPeople()        reveal the members/DM column (a drawer on phones)
+   *   notifier              Notifier: mentions and DMs while the tab is hidden
+   *   onOpenRoom(room)      open a room again (a click on its notification)
    */
-  constructor({ room, session, validator, monitor, onErrorFrame, onShowPeople }) {
+  constructor({
+    room,
+    session,
+    validator,
+    monitor,
+    onErrorFrame,
+    onShowPeople,
+    notifier,
+    onOpenRoom,
+  }) {
     this.#roomHash = room.room_hash;
+    this.#notifier = notifier;
+    this.#onOpenRoom = onOpenRoom;
     this.#ui = {
       noRoom: byId("no-room"),
       roomOpen: byId("room-open"),
@@ -49,6 +66,7 @@ export class RoomSession {
       ...common,
       onOpen: () => this.#requestStatuses(),
       onOpenDm: (userId) => this.dm.open(userId),
+      onChange: () => this.chat?.setMentionNames(this.members.list().map((m) => m.user_name)),
     });
     this.sync = new SyncChannel({
       ...common,
@@ -68,12 +86,30 @@ export class RoomSession {
       sync: this.sync,
       onErrorFrame,
       onShowPanel: onShowPeople,
+      onDirectMessage: (message, open) =>
+        this.#notifier?.alert({
+          title: `Direct message from ${message.user_name}`,
+          body: message.content,
+          tag: `dm:${message.user_id}:${message.micros}`,
+          onClick: () => {
+            this.#onOpenRoom?.({ room_hash: this.#roomHash, room_name: this.#name });
+            if (!this.#closed) open();
+          },
+        }),
     });
     this.chat = new RoomChat({
       ...common,
       validator,
       onTyping: () => this.members.noteTyping(),
       onStoppedTyping: () => this.members.noteStoppedTyping(),
+      getMembers: () => this.members.list(),
+      onMention: (message) =>
+        this.#notifier?.alert({
+          title: this.#name || "Room",
+          body: `${message.user_name}: ${message.content}`,
+          tag: `mention:${this.#roomHash}:${message.id ?? message.micros}`,
+          onClick: () => this.#onOpenRoom?.({ room_hash: this.#roomHash, room_name: this.#name }),
+        }),
     });
   }
 
@@ -82,8 +118,9 @@ export class RoomSession {
   }
 
   setName(name) {
+    this.#name = name || "";
     this.#ui.title.textContent = name || "Room";
-    document.title = name ? `${name} · pykcworkshop chat` : "pykcworkshop chat";
+    setBaseTitle(name ? `${name} · pykcworkshop chat` : "pykcworkshop chat");
   }
 
   start() {
@@ -110,7 +147,7 @@ export class RoomSession {
     ui.roomOpen.hidden = true;
     ui.noRoom.hidden = false;
     ui.title.textContent = "";
-    document.title = "pykcworkshop chat";
+    setBaseTitle("pykcworkshop chat");
   }
 
   focusComposer() {
