@@ -1,20 +1,27 @@
-"""Fan-out figure: one room's chat-message socket with many listeners and one sender.
+"""Fan-out benchmark (issue 11): ours against three peers, side by side in one run.
 
-Not a test. Starts a real hypercorn process (``tests.live_server.LiveServer``, memory
-broker, temporary SQLite database), connects ``--clients`` websockets to one room's
-chat-message socket, and has one of them send ``--messages`` chat messages. The sender
-stays within its per-connection rate limit (bursts of ``CHAT_RATE``'s burst, then the
-refill rate), so every message is stored and broadcast. Prints the deliveries per second
-(all clients together, from the first send to the last delivery), the most deliveries
-within any one second (what the server sustains while busy), and the delivery latency
-(send to receipt, per message and client).
+    hatch run bench:fanout                      # full run (~10 min), both modes
+    hatch run bench:fanout --quick              # 2 s steps: a smoke run
+    hatch run bench:fanout --generator-check    # only show the generator's own ceiling
 
-    python bench/fanout.py                        # 1000 clients, 100 messages
-    python bench/fanout.py --clients 200 --messages 40 --compression
+Each server in turn runs alone on core 0 (``taskset -c 0``); the load generator
+(bench/loadgen.py worker processes) and this driver run on core 1. ``--clients`` clients
+(default 1,000) join one room; a few of them also send, open loop, at scheduled times
+(each frame carries its scheduled send time, so latency includes any queueing in the
+generator), stepping the delivery rate (messages/s × clients). Per step: p50/p99 latency,
+frames lost (not delivered within the drain time), error frames, closed connections, and
+the CPU share the server and the generator used. The "knee" is the highest delivery rate
+with p99 < 100 ms and nothing lost. Every mode runs twice: clients not offering
+permessage-deflate, and offering it as browsers do.
 
-Bounded: at most ``MAX_CLIENTS`` clients and ``MAX_MESSAGES`` messages, and the whole run
-stops after ``--timeout`` seconds. Clients and server share this machine's CPUs, so the
-figures are for comparing changes, not a capacity guarantee.
+Servers: ``raw_websockets`` (websockets' own server, ``broadcast()``), ``bare_asgi`` (an
+ASGI app on hypercorn, no framework), ``naive_quart`` (Quart, a queue per connection) and
+``ours`` (``hypercorn --config server.toml 'pykcworkshop:create_app()'``: authentication,
+SQLite persistence and the chat rate limits on). For ours, the sends are spread over enough
+sender users that no per-connection or per-user chat limit is hit.
+
+Output: a table on stdout, JSON lines in bench/results/, and a plot of p99 against the
+delivery rate (docs/bench-fanout.png by default).
 """
 
 from __future__ import annotations
@@ -22,155 +29,259 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import secrets
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pykcworkshop.chat import db  # noqa: E402
-from pykcworkshop.chat.constants import CHAT_RATE  # noqa: E402
-from tests.clients import Seeder, ws_connect  # noqa: E402
-from tests.live_server import LiveServer, server_env  # noqa: E402
+from driver import Generator, StepResult  # noqa: E402
+from seed import seed_rooms, subprotocols  # noqa: E402
+from servers import (  # noqa: E402
+    GENERATOR_CORE,
+    ROOT,
+    ServerProcess,
+    our_env,
+    pin_self,
+    raise_fd_limit,
+    start_ours,
+    start_peer,
+)
 
-MAX_CLIENTS = 5000
-MAX_MESSAGES = 1000
-#: Handshakes in flight at once while connecting the clients.
-CONNECT_CONCURRENCY = 50
+from pykcworkshop.chat.constants import CHAT_RATE, USER_CHAT_RATE  # noqa: E402
 
-
-@dataclass
-class Run:
-    """What one run measured."""
-
-    clients: int
-    sent_at: dict[int, float] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    delivered_at: list[float] = field(default_factory=list)
-    closed: int = 0
-
-    def record(self, seq: int, now: float) -> None:
-        self.delivered_at.append(now)
-        self.latencies.append(now - self.sent_at[seq])
-
-    def peak_per_second(self) -> int:
-        """Return the most deliveries within any one-second window."""
-        times, best, start = sorted(self.delivered_at), 0, 0
-        for end, moment in enumerate(times):
-            while moment - times[start] > 1.0:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+SERVERS = ("raw_websockets", "bare_asgi", "naive_quart", "ours")
+DEFAULT_RATES = (5_000, 10_000, 25_000, 50_000, 75_000, 100_000)
+CHECK_RATES = (100_000, 150_000, 200_000)
+#: Each sender stays at half its chat limits (per connection and per user): one user per
+#: sender connection, so only the smaller of the two rates matters.
+SENDER_RATE = min(CHAT_RATE[0], USER_CHAT_RATE[0]) / 2
+#: Receiving clients of ours share this many users (a user's tabs each hold a socket).
+RECEIVER_USERS = 100
+#: A step this bad ends the server's run: the next, faster one cannot be better.
+GIVE_UP_P99_MS = 1000.0
+RESULTS = ROOT / "bench" / "results"
+PLOT = ROOT / "docs" / "bench-fanout.png"
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
+def senders_needed(clients: int, top_rate: float) -> int:
+    """Return how many sender connections keep each under :data:`SENDER_RATE`."""
+    return max(4, math.ceil(top_rate / clients / SENDER_RATE))
 
 
-async def listen(ws: Any, run: Run, done: asyncio.Event, expected: int) -> None:
-    """Record every bench message this client receives."""
-    try:
-        async for frame in ws:
-            now = time.perf_counter()
-            content = json.loads(frame).get("content", "")
-            if content.startswith("bench "):
-                run.record(int(content.split()[1]), now)
-                if len(run.delivered_at) >= expected:
-                    done.set()
-    except Exception:
-        run.closed += 1
+def start_server(name: str, clients: int, senders: int) -> tuple[ServerProcess, list[dict[str, Any]]]:
+    """Start ``name``; return it and the client specs (path, subprotocols, sender)."""
+    if name != "ours":
+        server = start_peer(name)
+        return server, [{"path": server.path, "protocols": [], "sender": i < senders} for i in range(clients)]
+    workdir = Path(tempfile.mkdtemp(prefix="pykc-bench-ours-"))
+    env = our_env(workdir)
+    os.environ["SECRET_KEY"] = env["SECRET_KEY"]  # signs the CSRF tokens below
+    users = senders + min(RECEIVER_USERS, max(1, clients - senders))
+    [room] = asyncio.run(seed_rooms(env["DB_URI"], [users]))
+    path = f"/chat/api/v1/room/{room.room_hash}/chat-message"
+    specs = []
+    for index in range(clients):
+        # Senders: one user each. Receivers: spread over the remaining users.
+        user = index if index < senders else senders + (index - senders) % (users - senders)
+        specs.append({"path": path, "protocols": subprotocols(room.tokens[user]), "sender": index < senders})
+    return start_ours(workdir, env, path=path), specs
 
 
-async def send_all(sender: Any, run: Run, messages: int) -> None:
-    """Send in bursts the rate limit allows: a full burst, then wait for it to refill."""
-    rate, burst = CHAT_RATE
-    seq = 0
-    while seq < messages:
-        size = min(burst, messages - seq)
-        for _ in range(size):
-            run.sent_at[seq] = time.perf_counter()
-            await sender.send(json.dumps({"content": f"bench {seq}"}))
-            seq += 1
-        if seq < messages:
-            await asyncio.sleep(size / rate)
+def fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
 
 
-async def bench(clients: int, messages: int, compression: bool, timeout: float) -> Run:
-    workdir = Path(tempfile.mkdtemp(prefix="pykc-fanout-"))
-    env = server_env(workdir, LOG_LEVEL="WARNING")
-    server = LiveServer(workdir, env).start()
-    os.environ["SECRET_KEY"] = env["SECRET_KEY"]
-    db.connect(env["DB_URI"])
-    run = Run(clients)
-    sockets: list[Any] = []
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        async with asyncio.timeout(timeout):
-            seed = Seeder()
-            owner = await seed.user()
-            room = await seed.room(owner)
-            path = f"/room/{room}/chat-message"
-            options = {} if compression else {"compression": None}
-            gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-
-            async def open_one() -> Any:
-                async with gate:
-                    return await ws_connect(server.ws_url, path, owner, **options).__aenter__()
-
-            started = time.perf_counter()
-            sockets = list(await asyncio.gather(*(open_one() for _ in range(clients))))
-            print(f"connected {clients} clients in {time.perf_counter() - started:.1f} s")
-            done = asyncio.Event()
-            tasks = [asyncio.create_task(listen(ws, run, done, clients * messages)) for ws in sockets]
-            await send_all(sockets[0], run, messages)
-            await done.wait()
-    except TimeoutError:
-        print(f"stopped after the {timeout:.0f} s limit", file=sys.stderr)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-        await db.dispose()
-        server.stop()
-    return run
-
-
-def report(run: Run, messages: int) -> None:
-    delivered = len(run.delivered_at)
-    print(f"delivered {delivered} of {run.clients * messages} ({run.clients} clients x {messages} messages)")
-    if not delivered:
-        return
-    elapsed = max(run.delivered_at) - min(run.sent_at.values())
+def print_row(result: StepResult) -> None:
+    mode = "deflate" if result.deflate else "plain"
+    ok = "ok" if result.ok() else "OVER"
     print(
-        f"overall: {delivered / elapsed:,.0f} deliveries/s over {elapsed:.2f} s (the sender is rate-limited)"
+        f"{result.server:15} {mode:7} {result.target_rate:>8,.0f} {fmt(result.received_per_s):>9} "
+        f"{fmt(result.p50_ms, 1):>8} {fmt(result.p99_ms, 1):>9} {result.lost:>7,} {result.errors:>5} "
+        f"{result.closed:>6} {result.server_cpu:>5.0%} {result.generator_cpu:>5.0%}  {ok}",
+        flush=True,
     )
-    print(f"busiest second: {run.peak_per_second():,} deliveries")
-    p50, p99 = percentile(run.latencies, 0.50) * 1000, percentile(run.latencies, 0.99) * 1000
-    print(f"latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(run.latencies) * 1000:.1f} ms")
-    if run.closed:
-        print(f"{run.closed} clients were disconnected")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=1000, help="listening websockets (default 1000)")
-    parser.add_argument("--messages", type=int, default=100, help="messages the sender sends (default 100)")
-    parser.add_argument(
-        "--compression", action="store_true", help="negotiate permessage-deflate, as browsers do"
-    )
-    parser.add_argument("--timeout", type=float, default=120.0, help="stop the run after this many seconds")
-    args = parser.parse_args()
-    clients = max(1, min(args.clients, MAX_CLIENTS))
-    messages = max(1, min(args.messages, MAX_MESSAGES))
-    run = asyncio.run(bench(clients, messages, args.compression, args.timeout))
-    report(run, messages)
+HEADER = (
+    f"{'server':15} {'mode':7} {'rate/s':>8} {'recv/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'lost':>7} "
+    f"{'errs':>5} {'closed':>6} {'srv':>5} {'gen':>5}"
+)
+
+
+def run_server(
+    name: str, deflate: bool, rates: list[float], args: argparse.Namespace, out: Any
+) -> list[StepResult]:
+    """Run every step of ``rates`` against one server; stop once it is saturated."""
+    senders = senders_needed(args.clients, max(rates))
+    server, specs = start_server(name, args.clients, senders)
+    results: list[StepResult] = []
+    generator = None
+    try:
+        generator = Generator("127.0.0.1", server.port, specs, deflate=deflate, workers=args.workers)
+        if generator.connected != args.clients:
+            raise RuntimeError(f"{name}: only {generator.connected} of {args.clients} clients connected: {generator.connect_errors()}")
+        if deflate and generator.deflated != args.clients:
+            print(f"  ({name} accepted permessage-deflate on {generator.deflated} of {args.clients} sockets)")
+        common = {"server": name, "server_pid": server.pid, "deflate": deflate, "drain": args.drain}
+        warm = generator.run_step(step=0, messages_per_s=4, duration=1.0, target_rate=4 * args.clients, **common)
+        if not warm.ok():
+            print(f"  warm-up failed: {warm}")
+        for number, rate in enumerate(rates, start=1):
+            time.sleep(args.pause)
+            result = generator.run_step(
+                step=number, messages_per_s=rate / args.clients, duration=args.duration, target_rate=rate, **common
+            )
+            results.append(result)
+            print_row(result)
+            out.write(result.as_json() + "\n")
+            out.flush()
+            if result.lost or result.closed or (result.p99_ms or 0) > GIVE_UP_P99_MS:
+                break
+    finally:
+        if generator is not None:
+            generator.close()
+        server.stop()
+    return results
+
+
+def knee(results: list[StepResult]) -> float | None:
+    """Return the highest rate before the first step over the limits (None: none passed)."""
+    best = None
+    for result in results:
+        if not result.ok():
+            break
+        best = result.target_rate
+    return best
+
+
+def summary(all_results: dict[tuple[str, bool], list[StepResult]], rates: list[float]) -> None:
+    print("\nSummary: p99 ms per delivery rate (x: frames lost or connections closed); knee = highest rate with p99 < 100 ms, nothing lost")
+    columns = "".join(f"{rate / 1000:>9,.0f}k" for rate in rates)
+    print(f"{'server':15} {'mode':7} {columns} {'knee':>10}")
+    for (name, deflate), results in all_results.items():
+        by_rate = {r.target_rate: r for r in results}
+        cells = ""
+        for rate in rates:
+            r = by_rate.get(rate)
+            cell = "-" if r is None else fmt(r.p99_ms) + ("x" if r.lost or r.closed or r.errors else "")
+            cells += f"{cell:>10}"
+        k = knee(results)
+        print(f"{name:15} {'deflate' if deflate else 'plain':7} {cells} {fmt(k):>10}")
+    for deflate in (False, True):
+        ours, bare = knee(all_results.get(("ours", deflate), [])), knee(all_results.get(("bare_asgi", deflate), []))
+        if ours is not None and bare:
+            print(f"ours / bare_asgi knee ({'deflate' if deflate else 'plain'}): {ours / bare:.2f}")
+    plain, deflated = knee(all_results.get(("ours", False), [])), knee(all_results.get(("ours", True), []))
+    if plain and deflated is not None:
+        print(f"ours deflate / plain knee: {deflated / plain:.2f}")
+
+
+def plot(all_results: dict[tuple[str, bool], list[StepResult]], path: Path, title: str) -> None:
+    """Draw p99 against delivery rate, one line per server, one panel per mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = sorted({deflate for _name, deflate in all_results})
+    figure, axes = plt.subplots(1, len(modes), figsize=(6.5 * len(modes), 4.8), sharey=True, squeeze=False)
+    for axis, deflate in zip(axes[0], modes, strict=True):
+        for name in SERVERS:
+            results = all_results.get((name, deflate))
+            if not results:
+                continue
+            xs = [r.target_rate / 1000 for r in results]
+            ys = [max(r.p99_ms or 0.1, 0.1) for r in results]
+            (line,) = axis.plot(xs, ys, marker="o", label=f"{name} (knee {fmt(knee(results))})")
+            bad = [(x, y) for x, y, r in zip(xs, ys, results, strict=True) if r.lost or r.closed]
+            if bad:
+                axis.scatter(*zip(*bad, strict=True), marker="x", s=90, color=line.get_color(), zorder=3)
+        axis.axhline(100, color="grey", linestyle="--", linewidth=1)
+        axis.set_yscale("log")
+        axis.set_xlabel("deliveries per second (thousands)")
+        axis.set_title("clients offer permessage-deflate" if deflate else "no compression offered")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    axes[0][0].set_ylabel("p99 latency, ms (x: frames lost)")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    print(f"plot: {path}")
+
+
+def generator_check(args: argparse.Namespace, out: Any) -> bool:
+    """Show that the generator alone receives >= 150k frames/s from the raw websockets peer."""
+    print(f"\nGenerator check: raw_websockets peer, {args.clients} clients, {args.workers} worker(s) on core {GENERATOR_CORE}")
+    print(HEADER)
+    results = run_server("raw_websockets", False, list(args.check_rates), args, out)
+    best = max((r.received_per_s for r in results if r.lost == 0 and not r.closed), default=0.0)
+    passed = best >= 150_000
+    print(f"generator check: {best:,.0f} frames/s received with nothing lost: {'PASS' if passed else 'FAIL'} (>= 150,000)")
+    return passed
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=list(DEFAULT_RATES),
+                        help="delivery rates per second, comma-separated")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
+    parser.add_argument("--drain", type=float, default=5.0, help="seconds after a step's last send to wait for deliveries")
+    parser.add_argument("--pause", type=float, default=0.5, help="seconds of quiet between steps")
+    parser.add_argument("--quick", action="store_true", help="2 s steps, 2 s drain: a smoke run")
+    parser.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS))
+    parser.add_argument("--modes", type=lambda s: s.split(","), default=["plain", "deflate"])
+    parser.add_argument("--workers", type=int, default=1, help="load-generator processes (all on core 1)")
+    parser.add_argument("--generator-check", action="store_true", help="run only the generator check")
+    parser.add_argument("--no-generator-check", action="store_true", help="skip the generator check")
+    parser.add_argument("--check-rates", type=lambda s: [float(x) for x in s.split(",")], default=list(CHECK_RATES))
+    parser.add_argument("--out", type=Path, help="JSON lines file (default: bench/results/fanout-<time>.jsonl)")
+    parser.add_argument("--plot", type=Path, default=PLOT, help="PNG plot path ('' for none)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.drain, args.pause = 2.0, 2.0, 0.3
+    if args.clients < 10 or args.clients > 10_000:
+        parser.error("--clients must be from 10 to 10,000")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    raise_fd_limit()
+    pin_self(GENERATOR_CORE)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_path = args.out or RESULTS / f"fanout-{stamp}.jsonl"
+    started = time.monotonic()
+    with out_path.open("w") as out:
+        out.write(json.dumps({"run": stamp, "args": {k: str(v) for k, v in vars(args).items()}}) + "\n")
+        if args.generator_check:
+            return 0 if generator_check(args, out) else 1
+        passed = True if args.no_generator_check else generator_check(args, out)
+        all_results: dict[tuple[str, bool], list[StepResult]] = {}
+        print(f"\nFan-out: {args.clients} clients in one room, {args.duration:g} s per step")
+        print(HEADER)
+        for mode in args.modes:
+            for name in args.servers:
+                all_results[(name, mode == "deflate")] = run_server(name, mode == "deflate", args.rates, args, out)
+        summary(all_results, args.rates)
+    print(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
+    if args.plot and str(args.plot):
+        title = (f"Fan-out, {args.clients} clients in one room; server on 1 core, generator on the other; "
+                 f"{args.duration:g} s steps ({stamp})")
+        plot(all_results, args.plot, title)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reference servers for the fan-out benchmark: the same broadcast, with less machinery."""

@@ -1,0 +1,29 @@
+"""The frame every peer broadcasts: a message object shaped and sized like ours."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+
+_ids = itertools.count(1)
+
+
+def message_object(frame: str | bytes) -> str:
+    """Return the JSON text to broadcast for a client's ``{"content": ...}`` frame.
+
+    Serialized once per publish, as our server does; a frame that is not such an object
+    gives an empty string (the peers then send nothing).
+    """
+    try:
+        content = json.loads(frame)["content"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    body = {
+        "user_name": "peer",
+        "user_id": 1,
+        "content": content,
+        "timestamp": datetime.now(UTC).isoformat(),
+        "id": next(_ids),
+    }
+    return json.dumps(body, separators=(",", ":"))
