@@ -70,6 +70,8 @@ class StepResult:
     generator_cpu: float
     duration: float
     close_codes: dict[str, int]
+    #: The machine's 1-minute load average after the step (other work shows up here).
+    load: float
 
     def ok(self) -> bool:
         """Below the knee: p99 under 100 ms and nothing lost."""
@@ -199,6 +201,7 @@ class Generator:
             generator_cpu=sum(r["cpu"] for r in reports),
             duration=duration,
             close_codes=close_codes,
+            load=os.getloadavg()[0],
         )
 
     def close(self) -> None:

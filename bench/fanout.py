@@ -106,51 +106,89 @@ def print_row(result: StepResult) -> None:
     print(
         f"{result.server:15} {mode:7} {result.target_rate:>8,.0f} {fmt(result.received_per_s):>9} "
         f"{fmt(result.p50_ms, 1):>8} {fmt(result.p99_ms, 1):>9} {result.lost:>7,} {result.errors:>5} "
-        f"{result.closed:>6} {result.server_cpu:>5.0%} {result.generator_cpu:>5.0%}  {ok}",
+        f"{result.closed:>6} {result.server_cpu:>5.0%} {result.generator_cpu:>5.0%} {result.load:>5.1f}  {ok}",
         flush=True,
     )
 
 
 HEADER = (
     f"{'server':15} {'mode':7} {'rate/s':>8} {'recv/s':>9} {'p50 ms':>8} {'p99 ms':>9} {'lost':>7} "
-    f"{'errs':>5} {'closed':>6} {'srv':>5} {'gen':>5}"
+    f"{'errs':>5} {'closed':>6} {'srv':>5} {'gen':>5} {'load':>5}"
 )
 
 
-def run_server(
-    name: str, deflate: bool, rates: list[float], args: argparse.Namespace, out: Any
-) -> list[StepResult]:
-    """Run every step of ``rates`` against one server; stop once it is saturated."""
-    senders = senders_needed(args.clients, max(rates))
-    server, specs = start_server(name, args.clients, senders)
-    results: list[StepResult] = []
-    generator = None
+class Target:
+    """One server under test and the generator workers holding its clients."""
+
+    def __init__(self, name: str, deflate: bool, rates: list[float], args: argparse.Namespace) -> None:
+        self.name, self.deflate = name, deflate
+        self.server, specs = start_server(name, args.clients, senders_needed(args.clients, max(rates)))
+        self.generator: Generator | None = None
+        self.results: list[StepResult] = []
+        self.saturated = False
+        try:
+            self.generator = Generator("127.0.0.1", self.server.port, specs, deflate=deflate, workers=args.workers)
+        except BaseException:
+            self.server.stop()
+            raise
+        if self.generator.connected != args.clients:
+            self.close()
+            errors = self.generator.connect_errors()
+            raise RuntimeError(f"{name}: {self.generator.connected} of {args.clients} clients connected: {errors}")
+        if deflate and self.generator.deflated != args.clients:
+            print(f"  ({name} accepted permessage-deflate on {self.generator.deflated} of {args.clients} sockets)")
+
+    def step(self, number: int, rate: float, args: argparse.Namespace, *, record: bool = True) -> StepResult:
+        """Run one step at ``rate`` deliveries/s; a bad enough one marks the server saturated."""
+        assert self.generator is not None
+        result = self.generator.run_step(
+            server=self.name,
+            server_pid=self.server.pid,
+            deflate=self.deflate,
+            step=number,
+            messages_per_s=rate / args.clients,
+            duration=args.duration if record else 1.0,
+            drain=args.drain,
+            target_rate=rate,
+        )
+        if record:
+            self.results.append(result)
+            self.saturated = bool(result.lost or result.closed or (result.p99_ms or 0) > GIVE_UP_P99_MS)
+        return result
+
+    def close(self) -> None:
+        if self.generator is not None:
+            self.generator.close()
+        self.server.stop()
+
+
+def run_mode(deflate: bool, names: list[str], rates: list[float], args: argparse.Namespace, out: Any) -> list[Target]:
+    """Run every server of ``names`` through ``rates``, interleaved: each rate on every server.
+
+    All servers and their clients are up at once (idle ones cost nothing) and take turns,
+    so a burst of other work on the machine hits every server alike; a saturated server
+    sits out the faster rates.
+    """
+    targets: list[Target] = []
     try:
-        generator = Generator("127.0.0.1", server.port, specs, deflate=deflate, workers=args.workers)
-        if generator.connected != args.clients:
-            raise RuntimeError(f"{name}: only {generator.connected} of {args.clients} clients connected: {generator.connect_errors()}")
-        if deflate and generator.deflated != args.clients:
-            print(f"  ({name} accepted permessage-deflate on {generator.deflated} of {args.clients} sockets)")
-        common = {"server": name, "server_pid": server.pid, "deflate": deflate, "drain": args.drain}
-        warm = generator.run_step(step=0, messages_per_s=4, duration=1.0, target_rate=4 * args.clients, **common)
-        if not warm.ok():
-            print(f"  warm-up failed: {warm}")
+        for name in names:
+            targets.append(Target(name, deflate, rates, args))
+        for target in targets:
+            warm = target.step(0, 4 * args.clients, args, record=False)
+            out.write(json.dumps({"warmup": True, **json.loads(warm.as_json())}) + "\n")
         for number, rate in enumerate(rates, start=1):
-            time.sleep(args.pause)
-            result = generator.run_step(
-                step=number, messages_per_s=rate / args.clients, duration=args.duration, target_rate=rate, **common
-            )
-            results.append(result)
-            print_row(result)
-            out.write(result.as_json() + "\n")
-            out.flush()
-            if result.lost or result.closed or (result.p99_ms or 0) > GIVE_UP_P99_MS:
-                break
+            for target in targets:
+                if target.saturated:
+                    continue
+                time.sleep(args.pause)
+                result = target.step(number, rate, args)
+                print_row(result)
+                out.write(result.as_json() + "\n")
+                out.flush()
     finally:
-        if generator is not None:
-            generator.close()
-        server.stop()
-    return results
+        for target in targets:
+            target.close()
+    return targets
 
 
 def knee(results: list[StepResult]) -> float | None:
@@ -223,7 +261,8 @@ def generator_check(args: argparse.Namespace, out: Any) -> bool:
     """Show that the generator alone receives >= 150k frames/s from the raw websockets peer."""
     print(f"\nGenerator check: raw_websockets peer, {args.clients} clients, {args.workers} worker(s) on core {GENERATOR_CORE}")
     print(HEADER)
-    results = run_server("raw_websockets", False, list(args.check_rates), args, out)
+    [target] = run_mode(False, ["raw_websockets"], list(args.check_rates), args, out)
+    results = target.results
     best = max((r.received_per_s for r in results if r.lost == 0 and not r.closed), default=0.0)
     passed = best >= 150_000
     print(f"generator check: {best:,.0f} frames/s received with nothing lost: {'PASS' if passed else 'FAIL'} (>= 150,000)")
@@ -242,6 +281,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS))
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["plain", "deflate"])
     parser.add_argument("--workers", type=int, default=1, help="load-generator processes (all on core 1)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="run servers and generator at this niceness (negative: ahead of other work; needs root)")
     parser.add_argument("--generator-check", action="store_true", help="run only the generator check")
     parser.add_argument("--no-generator-check", action="store_true", help="skip the generator check")
     parser.add_argument("--check-rates", type=lambda s: [float(x) for x in s.split(",")], default=list(CHECK_RATES))
@@ -258,6 +299,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_fd_limit()
+    if args.nice:
+        os.environ["BENCH_NICE"] = str(args.nice)
+        os.nice(args.nice)
     pin_self(GENERATOR_CORE)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -272,8 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nFan-out: {args.clients} clients in one room, {args.duration:g} s per step")
         print(HEADER)
         for mode in args.modes:
-            for name in args.servers:
-                all_results[(name, mode == "deflate")] = run_server(name, mode == "deflate", args.rates, args, out)
+            for target in run_mode(mode == "deflate", args.servers, args.rates, args, out):
+                all_results[(target.name, target.deflate)] = target.results
         summary(all_results, args.rates)
     print(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
     if args.plot and str(args.plot):

@@ -50,8 +50,14 @@ def free_port() -> int:
 
 
 def pinned(core: int, command: list[str]) -> list[str]:
-    """Return ``command`` run under ``taskset -c core`` (taskset execs: same pid)."""
-    return ["taskset", "-c", str(core), *command]
+    """Return ``command`` run under ``taskset -c core`` (taskset execs: same pid).
+
+    With ``BENCH_NICE`` set (e.g. ``-5``, as root), it also runs at that niceness, so
+    other work on a shared machine disturbs the measurement less.
+    """
+    nice = os.environ.get("BENCH_NICE")
+    prefix = ["nice", "-n", nice] if nice else []
+    return [*prefix, "taskset", "-c", str(core), *command]
 
 
 def pin_self(core: int) -> None:
