@@ -106,7 +106,8 @@ class Generator:
             raise RuntimeError(f"load generator worker {process.pid} exited ({process.poll()})")
         return dict(json.loads(line))
 
-    def _ask_all(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+    def ask_all(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send ``command`` to every worker; return their replies in order."""
         for process in self.processes:
             assert process.stdin is not None
             process.stdin.write(json.dumps(command) + "\n")
@@ -126,7 +127,7 @@ class Generator:
 
     def ping(self) -> list[dict[str, Any]]:
         """Ping every client; return each worker's pong percentiles."""
-        return self._ask_all({"cmd": "ping"})
+        return self.ask_all({"cmd": "ping"})
 
     def run_step(
         self,
@@ -139,8 +140,12 @@ class Generator:
         duration: float,
         drain: float,
         target_rate: float,
+        fanout: int | None = None,
     ) -> StepResult:
-        """Send ``messages_per_s`` for ``duration`` seconds, open loop; measure deliveries."""
+        """Send ``messages_per_s`` for ``duration`` seconds, open loop; measure deliveries.
+
+        Each message should reach ``fanout`` clients (default: every open client, one room).
+        """
         count = max(1, round(messages_per_s * duration))
         interval = duration / count
         t0 = time.perf_counter() + STEP_LEAD
@@ -161,21 +166,21 @@ class Generator:
         time.sleep(max(0.0, last_send - time.perf_counter()))
         deadline = last_send + drain
         while True:
-            counts = self._ask_all({"cmd": "count", "step": step})
+            counts = self.ask_all({"cmd": "count", "step": step})
             sent = sum(c["sent"] for c in counts)
             received = sum(c["received"] for c in counts)
-            if (sent >= count and received >= sent * opened) or time.perf_counter() >= deadline:
+            if (sent >= count and received >= sent * (fanout or opened)) or time.perf_counter() >= deadline:
                 break
             time.sleep(0.05)
         cpu_after, wall_after = cpu_seconds(server_pid), time.perf_counter()
-        reports = self._ask_all({"cmd": "report", "step": step})
+        reports = self.ask_all({"cmd": "report", "step": step})
         hist: dict[int, int] = {}
         for report in reports:
             for bucket, n in report["hist"].items():
                 hist[int(bucket)] = hist.get(int(bucket), 0) + n
         sent = sum(r["sent"] for r in reports)
         received = sum(r["received"] for r in reports)
-        expected = sent * opened
+        expected = sent * (fanout or opened)
         close_codes: dict[str, int] = {}
         for report in reports:
             for code, n in report["close_codes"].items():
