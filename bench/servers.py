@@ -160,7 +160,8 @@ def spawn(
     """Start ``command`` (pinned to ``core``), wait until ``port`` accepts, return it."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix=f"pykc-bench-{name}-"))
     log_path = workdir / "server.log"
-    full_env = {**os.environ, "PYTHONPATH": str(PEERS), **(env or {})}
+    python_path = os.pathsep.join(filter(None, [str(PEERS), os.environ.get("PYTHONPATH")]))
+    full_env = {**os.environ, "PYTHONPATH": python_path, **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             pinned(core, command) if core is not None else command,
