@@ -141,10 +141,12 @@ class Generator:
         drain: float,
         target_rate: float,
         fanout: int | None = None,
+        repeat: int = 1,
     ) -> StepResult:
         """Send ``messages_per_s`` for ``duration`` seconds, open loop; measure deliveries.
 
-        Each message should reach ``fanout`` clients (default: every open client, one room).
+        Each message should reach ``fanout`` clients (default: every open client, one room),
+        ``repeat`` times each (only the raw websockets peer repeats: the generator check).
         """
         count = max(1, round(messages_per_s * duration))
         interval = duration / count
@@ -152,7 +154,8 @@ class Generator:
         cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
         workers = len(self.processes)
         starts = [
-            {"cmd": "step", "step": step, "t0": t0, "interval": interval, "count": count, "stride": workers, "offset": i}
+            {"cmd": "step", "step": step, "t0": t0, "interval": interval, "count": count, "stride": workers,
+             "offset": i, "repeat": repeat}
             for i in range(workers)
         ]
         opened = 0
@@ -169,7 +172,7 @@ class Generator:
             counts = self.ask_all({"cmd": "count", "step": step})
             sent = sum(c["sent"] for c in counts)
             received = sum(c["received"] for c in counts)
-            if (sent >= count and received >= sent * (fanout or opened)) or time.perf_counter() >= deadline:
+            if (sent >= count and received >= sent * (fanout or opened) * repeat) or time.perf_counter() >= deadline:
                 break
             time.sleep(0.05)
         cpu_after, wall_after = cpu_seconds(server_pid), time.perf_counter()
@@ -180,7 +183,7 @@ class Generator:
                 hist[int(bucket)] = hist.get(int(bucket), 0) + n
         sent = sum(r["sent"] for r in reports)
         received = sum(r["received"] for r in reports)
-        expected = sent * (fanout or opened)
+        expected = sent * (fanout or opened) * repeat
         close_codes: dict[str, int] = {}
         for report in reports:
             for code, n in report["close_codes"].items():

@@ -13,6 +13,8 @@ answers JSON-line commands on stdin, one JSON line on stdout each:
   ``t0 + i * interval`` (``time.perf_counter()``, CLOCK_MONOTONIC, the same clock in
   every process), open loop: a late send goes out at once, still stamped with its
   scheduled time, so latency includes any queueing in the generator. Replies ``{}``.
+  With ``"repeat": r`` each frame asks the server to send it r times (only the raw
+  websockets peer does: the generator check).
 - ``{"cmd": "count", "step": k}`` — how many of step ``k``'s frames arrived so far.
 - ``{"cmd": "report", "step": k}`` — stop counting step ``k`` (later frames are lost) and
   reply its latency histogram (100 µs buckets), counts, errors and CPU time used.
@@ -92,7 +94,9 @@ class Worker:
     def open_count(self) -> int:
         return sum(1 for client in self.clients if not client.closed.done())
 
-    async def send_step(self, number: int, t0: float, interval: float, count: int, stride: int, offset: int) -> None:
+    async def send_step(
+        self, number: int, t0: float, interval: float, count: int, stride: int, offset: int, repeat: int = 1
+    ) -> None:
         """Send this worker's share of a step's messages, each at its scheduled time."""
         step = self.steps[number]
         senders = self.senders
@@ -107,7 +111,7 @@ class Worker:
             if sender.closed.done():
                 continue
             content = f"~B{number},{seq},{int(due * 1e6)}~ {FILLER}"
-            sender.send_text(json.dumps({"content": content}))
+            sender.send_text(json.dumps({"content": content, "repeat": repeat} if repeat > 1 else {"content": content}))
             step.sent += 1
 
     def close_codes(self) -> dict[str, int]:
@@ -205,7 +209,8 @@ async def serve_commands(worker: Worker) -> None:
             worker.steps[number] = Step(open_clients=worker.open_count())
             worker.cpu_mark = (time.process_time(), time.perf_counter())
             args = (command["t0"], command["interval"], command["count"], command["stride"], command["offset"])
-            worker.sending.append(asyncio.create_task(worker.send_step(number, *args)))
+            repeat = int(command.get("repeat", 1))
+            worker.sending.append(asyncio.create_task(worker.send_step(number, *args, repeat=repeat)))
             reply({"open": worker.steps[number].open_clients})
         elif kind == "count":
             step = worker.steps.get(command["step"], Step())

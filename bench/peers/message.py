@@ -15,10 +15,21 @@ def message_object(frame: str | bytes) -> str:
     Serialized once per publish, as our server does; a frame that is not such an object
     gives an empty string (the peers then send nothing).
     """
+    return parse(frame)[0]
+
+
+def parse(frame: str | bytes) -> tuple[str, int]:
+    """Return the message object's JSON text and the frame's ``repeat`` (default 1).
+
+    ``repeat`` is only for the generator check (see raw_websockets.py); the other
+    servers ignore it.
+    """
     try:
-        content = json.loads(frame)["content"]
+        body = json.loads(frame)
+        content = body["content"]
+        repeat = int(body.get("repeat", 1))
     except (ValueError, KeyError, TypeError):
-        return ""
+        return "", 0
     body = {
         "user_name": "peer",
         "user_id": 1,
@@ -26,4 +37,4 @@ def message_object(frame: str | bytes) -> str:
         "timestamp": datetime.now(UTC).isoformat(),
         "id": next(_ids),
     }
-    return json.dumps(body, separators=(",", ":"))
+    return json.dumps(body, separators=(",", ":")), max(1, min(repeat, 100))

@@ -1,6 +1,11 @@
 """Peer: the websockets library's own server, fanning out with ``websockets.broadcast()``.
 
     python bench/peers/raw_websockets.py PORT
+
+For the generator check only, a frame may carry ``"repeat": k``: the message then goes to
+each connection k times in one write (websockets' own sans-I/O protocol queues the k
+frames, one ``send_data()`` flushes them), so the server can emit more frames per second
+than the load generator can take and the check measures the generator, not the peer.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ import signal
 import sys
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.protocol import State
 
-from message import message_object
+from message import parse
 
 CLIENTS: set[ServerConnection] = set()
 
@@ -21,10 +27,22 @@ async def handler(ws: ServerConnection) -> None:
     CLIENTS.add(ws)
     try:
         async for frame in ws:
-            if message := message_object(frame):
+            message, repeat = parse(frame)
+            if repeat == 1:
                 broadcast(CLIENTS, message)
+            elif repeat > 1:
+                burst(message.encode(), repeat)
     finally:
         CLIENTS.discard(ws)
+
+
+def burst(message: bytes, repeat: int) -> None:
+    """Send ``message`` ``repeat`` times to every open connection, one write each."""
+    for connection in tuple(CLIENTS):
+        if connection.protocol.state is State.OPEN:
+            for _ in range(repeat):
+                connection.protocol.send_text(message)
+            connection.send_data()
 
 
 async def main(port: int) -> None:
