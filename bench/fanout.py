@@ -8,7 +8,7 @@ Each server in turn runs alone on core 0 (``taskset -c 0``); the load generator
 (bench/loadgen.py worker processes) and this driver run on core 1. ``--clients`` clients
 (default 1,000) join one room; a few of them also send, open loop, at scheduled times
 (each frame carries its scheduled send time, so latency includes any queueing in the
-generator), stepping the delivery rate (messages/s × clients). Per step: p50/p99 latency,
+generator), stepping the delivery rate (messages/s x clients). Per step: p50/p99 latency,
 frames lost (not delivered within the drain time), error frames, closed connections, and
 the CPU share the server and the generator used. The "knee" is the highest delivery rate
 with p99 < 100 ms and nothing lost. Every mode runs twice: clients not offering
@@ -31,7 +31,6 @@ import asyncio
 import json
 import math
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -41,9 +40,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from driver import Generator, StepResult  # noqa: E402
-from seed import seed_rooms, subprotocols  # noqa: E402
-from servers import (  # noqa: E402
+from driver import Generator, StepResult
+from seed import seed_rooms, subprotocols
+from servers import (
     GENERATOR_CORE,
     ROOT,
     ServerProcess,
@@ -54,7 +53,7 @@ from servers import (  # noqa: E402
     start_peer,
 )
 
-from pykcworkshop.chat.constants import CHAT_RATE, USER_CHAT_RATE  # noqa: E402
+from pykcworkshop.chat.constants import CHAT_RATE, USER_CHAT_RATE
 
 SERVERS = ("raw_websockets", "bare_asgi", "naive_quart", "ours")
 DEFAULT_RATES = (2_500, 5_000, 7_500, 10_000, 15_000, 25_000, 35_000, 50_000, 75_000, 100_000)
@@ -108,7 +107,8 @@ def print_row(result: StepResult) -> None:
     print(
         f"{result.server:15} {mode:7} {result.target_rate:>8,.0f} {fmt(result.received_per_s):>9} "
         f"{fmt(result.p50_ms, 1):>8} {fmt(result.p99_ms, 1):>9} {result.lost:>7,} {result.errors:>5} "
-        f"{result.closed:>6} {result.server_cpu:>5.0%} {result.generator_cpu:>5.0%} {result.load:>5.1f}  {ok}",
+        f"{result.closed:>6} {result.server_cpu:>5.0%} {result.generator_cpu:>5.0%} "
+        f"{result.load:>5.1f}  {ok}",
         flush=True,
     )
 
@@ -129,16 +129,23 @@ class Target:
         self.results: list[StepResult] = []
         self.saturated = False
         try:
-            self.generator = Generator("127.0.0.1", self.server.port, specs, deflate=deflate, workers=args.workers)
+            self.generator = Generator(
+                "127.0.0.1", self.server.port, specs, deflate=deflate, workers=args.workers
+            )
         except BaseException:
             self.server.stop()
             raise
         if self.generator.connected != args.clients:
             self.close()
             errors = self.generator.connect_errors()
-            raise RuntimeError(f"{name}: {self.generator.connected} of {args.clients} clients connected: {errors}")
+            raise RuntimeError(
+                f"{name}: {self.generator.connected} of {args.clients} clients connected: {errors}"
+            )
         if deflate and self.generator.deflated != args.clients:
-            print(f"  ({name} accepted permessage-deflate on {self.generator.deflated} of {args.clients} sockets)")
+            print(
+                f"  ({name} accepted permessage-deflate on {self.generator.deflated} "
+                f"of {args.clients} sockets)"
+            )
 
     def step(
         self,
@@ -229,7 +236,11 @@ def run_mode(
 
 def better(new: StepResult, old: StepResult) -> bool:
     """Whether ``new`` is the better attempt: within the limits, else fewer lost, lower p99."""
-    return (not new.ok(), new.lost + new.closed, new.p99_ms or 1e9) < (not old.ok(), old.lost + old.closed, old.p99_ms or 1e9)
+    return (not new.ok(), new.lost + new.closed, new.p99_ms or 1e9) < (
+        not old.ok(),
+        old.lost + old.closed,
+        old.p99_ms or 1e9,
+    )
 
 
 def knee(results: list[StepResult]) -> float | None:
@@ -238,8 +249,11 @@ def knee(results: list[StepResult]) -> float | None:
 
 
 def summary(all_results: dict[tuple[str, bool], list[StepResult]], rates: list[float]) -> None:
-    print("\nSummary: p99 ms per delivery rate (x: frames lost or connections closed); knee = highest rate with p99 < 100 ms, nothing lost")
-    columns = "".join(f"{rate / 1000:>9,.0f}k" for rate in rates)
+    print(
+        "\nSummary: p99 ms per delivery rate (x: frames lost or connections closed); "
+        "knee = highest rate with p99 < 100 ms, nothing lost"
+    )
+    columns = "".join(f"{rate / 1000:>9,.4g}k" for rate in rates)
     print(f"{'server':15} {'mode':7} {columns} {'knee':>10}")
     for (name, deflate), results in all_results.items():
         by_rate = {r.target_rate: r for r in results}
@@ -251,7 +265,10 @@ def summary(all_results: dict[tuple[str, bool], list[StepResult]], rates: list[f
         k = knee(results)
         print(f"{name:15} {'deflate' if deflate else 'plain':7} {cells} {fmt(k):>10}")
     for deflate in (False, True):
-        ours, bare = knee(all_results.get(("ours", deflate), [])), knee(all_results.get(("bare_asgi", deflate), []))
+        ours, bare = (
+            knee(all_results.get(("ours", deflate), [])),
+            knee(all_results.get(("bare_asgi", deflate), [])),
+        )
         if ours is not None and bare:
             print(f"ours / bare_asgi knee ({'deflate' if deflate else 'plain'}): {ours / bare:.2f}")
     plain, deflated = knee(all_results.get(("ours", False), [])), knee(all_results.get(("ours", True), []))
@@ -304,40 +321,74 @@ def generator_check(args: argparse.Namespace, out: Any) -> bool:
     everything arrived, whatever the latency (the peer's core is then the busy one); the
     ``gen`` column shows how much of its core the generator needed.
     """
-    print(f"\nGenerator check: raw_websockets peer, {args.check_clients} clients, {args.workers} worker(s) on core "
-          f"{GENERATOR_CORE}, the peer writing each message {CHECK_REPEAT}x per write")
+    print(
+        f"\nGenerator check: raw_websockets peer, {args.check_clients} clients, "
+        f"{args.workers} worker(s) on core "
+        f"{GENERATOR_CORE}, the peer writing each message {CHECK_REPEAT}x per write"
+    )
     print(HEADER)
-    [target] = run_mode(False, ["raw_websockets"], list(args.check_rates), args, out, repeat=CHECK_REPEAT,
-                        clients=args.check_clients, give_up_ms=float("inf"))
+    [target] = run_mode(
+        False,
+        ["raw_websockets"],
+        list(args.check_rates),
+        args,
+        out,
+        repeat=CHECK_REPEAT,
+        clients=args.check_clients,
+        give_up_ms=float("inf"),
+    )
     results = target.results
     best = max((r.received_per_s for r in results if r.lost == 0 and not r.closed), default=0.0)
     passed = best >= 150_000
-    print(f"generator check: {best:,.0f} frames/s received with nothing lost: {'PASS' if passed else 'FAIL'} (>= 150,000)")
+    print(
+        f"generator check: {best:,.0f} frames/s received with nothing lost: "
+        f"{'PASS' if passed else 'FAIL'} (>= 150,000)"
+    )
     return passed
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=list(DEFAULT_RATES),
-                        help="delivery rates per second, comma-separated")
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [float(x) for x in s.split(",")],
+        default=list(DEFAULT_RATES),
+        help="delivery rates per second, comma-separated",
+    )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per step")
-    parser.add_argument("--drain", type=float, default=5.0, help="seconds after a step's last send to wait for deliveries")
+    parser.add_argument(
+        "--drain", type=float, default=5.0, help="seconds after a step's last send to wait for deliveries"
+    )
     parser.add_argument("--pause", type=float, default=0.5, help="seconds of quiet between steps")
-    parser.add_argument("--retries", type=int, default=1,
-                        help="run a step over the limits again this many times and keep the best attempt "
-                             "(a shared machine's hiccups; a saturated server fails every attempt)")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="run a step over the limits again this many times and keep the best attempt "
+        "(a shared machine's hiccups; a saturated server fails every attempt)",
+    )
     parser.add_argument("--quick", action="store_true", help="2 s steps, 2 s drain, no retries: a smoke run")
     parser.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS))
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["plain", "deflate"])
     parser.add_argument("--workers", type=int, default=1, help="load-generator processes (all on core 1)")
-    parser.add_argument("--nice", type=int, default=0,
-                        help="run servers and generator at this niceness (negative: ahead of other work; needs root)")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run servers and generator at this niceness (negative: ahead of other work; needs root)",
+    )
     parser.add_argument("--generator-check", action="store_true", help="run only the generator check")
     parser.add_argument("--no-generator-check", action="store_true", help="skip the generator check")
     parser.add_argument("--check-clients", type=int, default=200, help="clients in the generator check")
-    parser.add_argument("--check-rates", type=lambda s: [float(x) for x in s.split(",")], default=list(CHECK_RATES))
-    parser.add_argument("--out", type=Path, help="JSON lines file (default: bench/results/fanout-<time>.jsonl)")
+    parser.add_argument(
+        "--check-rates", type=lambda s: [float(x) for x in s.split(",")], default=list(CHECK_RATES)
+    )
+    parser.add_argument(
+        "--out", type=Path, help="JSON lines file (default: bench/results/fanout-<time>.jsonl)"
+    )
     parser.add_argument("--plot", type=Path, default=PLOT, help="PNG plot path ('' for none)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -372,8 +423,10 @@ def main(argv: list[str] | None = None) -> int:
         summary(all_results, args.rates)
     print(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
     if args.plot and str(args.plot):
-        title = (f"Fan-out, {args.clients} clients in one room; server on 1 core, generator on the other; "
-                 f"{args.duration:g} s steps ({stamp})")
+        title = (
+            f"Fan-out, {args.clients} clients in one room; server on 1 core, generator on the other; "
+            f"{args.duration:g} s steps ({stamp})"
+        )
         plot(all_results, args.plot, title)
     return 0 if passed else 1
 

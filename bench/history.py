@@ -30,13 +30,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from databases import PG_ADMIN_DSN, database  # noqa: E402
-from seed import seed_rooms, subprotocols  # noqa: E402
-from servers import ROOT, our_env, start_ours  # noqa: E402
-from sqlalchemy import event, func, select, text  # noqa: E402
+from databases import PG_ADMIN_DSN, database
+from seed import seed_rooms, subprotocols
+from servers import ROOT, our_env, start_ours
+from sqlalchemy import event, func, select, text
 
-from pykcworkshop.chat import db  # noqa: E402
-from pykcworkshop.chat.db.models import ChatMessage  # noqa: E402
+from pykcworkshop.chat import db
+from pykcworkshop.chat.db.models import ChatMessage
 
 PAGE = 100
 RESULTS = ROOT / "bench" / "results"
@@ -70,7 +70,12 @@ async def bulk_insert(room_hash: str, authors: list[int], count: int, backend: s
             assert raw is not None
             for low in range(0, count, chunk):
                 records = [
-                    (authors[i % len(authors)], room_hash, f"message {i}: a line of ordinary chat text", start + i * SPACING)
+                    (
+                        authors[i % len(authors)],
+                        room_hash,
+                        f"message {i}: a line of ordinary chat text",
+                        start + i * SPACING,
+                    )
                     for i in range(low, min(count, low + chunk))
                 ]
                 await raw.copy_records_to_table("chat_messages", records=records, columns=columns)
@@ -85,8 +90,14 @@ async def bulk_insert(room_hash: str, authors: list[int], count: int, backend: s
             for low in range(0, count, chunk):
                 rows = []
                 for i in range(low, min(count, low + chunk)):
-                    rows.append((authors[i % len(authors)], room_hash, f"message {i}: a line of ordinary chat text",
-                                 bind(start + i * SPACING)))
+                    rows.append(
+                        (
+                            authors[i % len(authors)],
+                            room_hash,
+                            f"message {i}: a line of ordinary chat text",
+                            bind(start + i * SPACING),
+                        )
+                    )
                 await conn.exec_driver_sql(sql, rows)
         await conn.execute(text("ANALYZE"))
     return time.perf_counter() - started
@@ -98,7 +109,9 @@ class Capture:
     def __init__(self) -> None:
         self.statements: list[tuple[str, Any]] = []
 
-    def __call__(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+    def __call__(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
         self.statements.append((statement, parameters))
 
 
@@ -119,7 +132,9 @@ async def explain(kwargs: dict[str, Any], backend: str) -> str:
     if backend == "postgresql":
         plan = "\n".join(str(row[0]) for row in rows)
     else:
-        plan = "\n".join(" ".join(str(part) for part in row[1:]) if len(row) > 2 else str(row) for row in rows)
+        plan = "\n".join(
+            " ".join(str(part) for part in row[1:]) if len(row) > 2 else str(row) for row in rows
+        )
     return f"-- {statement.strip()}\n-- parameters: {parameters}\n{plan}"
 
 
@@ -147,7 +162,9 @@ async def time_pages(room_hash: str, count: int, requests: int, first_id: int) -
     return figures
 
 
-async def over_websocket(port: int, room_hash: str, token: str, count: int, requests: int) -> dict[str, float]:
+async def over_websocket(
+    port: int, room_hash: str, token: str, count: int, requests: int
+) -> dict[str, float]:
     """Time chat-history requests over the websocket: 20 sockets, one request in flight."""
     from websockets.asyncio.client import connect
 
@@ -183,14 +200,24 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         try:
             seconds = await bulk_insert(room.room_hash, room.user_ids, args.messages, backend)
             async with db.get_session() as session:
-                total = await session.scalar(select(func.count()).select_from(ChatMessage).where(ChatMessage.room_id == room.room_hash))
-                first_id = await session.scalar(select(func.min(ChatMessage.id)).where(ChatMessage.room_id == room.room_hash))
-            print(f"\n== {backend}: {total:,} messages in the room (bulk insert {seconds:.1f} s, {args.messages / seconds:,.0f} rows/s)")
+                total = await session.scalar(
+                    select(func.count()).select_from(ChatMessage).where(ChatMessage.room_id == room.room_hash)
+                )
+                first_id = await session.scalar(
+                    select(func.min(ChatMessage.id)).where(ChatMessage.room_id == room.room_hash)
+                )
+            print(
+                f"\n== {backend}: {total:,} messages in the room "
+                f"(bulk insert {seconds:.1f} s, {args.messages / seconds:,.0f} rows/s)"
+            )
             middle = first_timestamp(args.messages) + args.messages // 2 * SPACING
             plans = {
                 "older than a timestamp": {"before": middle, "newer": False},
                 "newer than a timestamp": {"before": middle, "newer": True},
-                "older than a message id": {"before": middle, "cursor_id": int(first_id) + args.messages // 2},
+                "older than a message id": {
+                    "before": middle,
+                    "cursor_id": int(first_id) + args.messages // 2,
+                },
             }
             for name, kwargs in plans.items():
                 print(f"\nEXPLAIN, {name}:")
@@ -200,23 +227,43 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             await db.dispose()
         server = start_ours(workdir, env, path="")
         try:
-            socket = await over_websocket(server.port, room.room_hash, room.tokens[0], args.messages, args.ws_requests)
+            socket = await over_websocket(
+                server.port, room.room_hash, room.tokens[0], args.messages, args.ws_requests
+            )
         finally:
             server.stop()
     print(f"\n{backend}: 100-message pages from random positions in {args.messages:,} messages")
     print(f"{'request':34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for name, figures in {**{f"db.get_history, {k}": v for k, v in direct.items()}, "websocket round trip, older": socket}.items():
-        print(f"{name:34.34} {figures['n']:>6} {figures['p50_ms']:>8.2f} {figures['p99_ms']:>8.2f} {figures['max_ms']:>8.2f}")
-    return {"backend": backend, "messages": args.messages, "bulk_insert_s": seconds, "direct": direct, "websocket": socket}
+    for name, figures in {
+        **{f"db.get_history, {k}": v for k, v in direct.items()},
+        "websocket round trip, older": socket,
+    }.items():
+        print(
+            f"{name:34.34} {figures['n']:>6} {figures['p50_ms']:>8.2f} {figures['p99_ms']:>8.2f} "
+            f"{figures['max_ms']:>8.2f}"
+        )
+    return {
+        "backend": backend,
+        "messages": args.messages,
+        "bulk_insert_s": seconds,
+        "direct": direct,
+        "websocket": socket,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=1000, help="timed get_history calls per request shape")
+    parser.add_argument(
+        "--requests", type=int, default=1000, help="timed get_history calls per request shape"
+    )
     parser.add_argument("--ws-requests", type=int, default=400)
     parser.add_argument("--backends", type=lambda s: s.split(","), default=["sqlite", "postgresql"])
-    parser.add_argument("--pg-dsn", default=PG_ADMIN_DSN, help="admin DSN used to create and drop the database")
+    parser.add_argument(
+        "--pg-dsn", default=PG_ADMIN_DSN, help="admin DSN used to create and drop the database"
+    )
     args = parser.parse_args(argv)
     if not 1000 <= args.messages <= 5_000_000:
         parser.error("--messages must be from 1,000 to 5,000,000")

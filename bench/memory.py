@@ -27,9 +27,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from driver import Generator, percentile_from_hist  # noqa: E402
-from seed import seed_rooms, subprotocols  # noqa: E402
-from servers import GENERATOR_CORE, ROOT, ServerProcess, our_env, pin_self, raise_fd_limit, start_ours, start_peer  # noqa: E402
+from driver import Generator, percentile_from_hist
+from seed import seed_rooms, subprotocols
+from servers import (
+    GENERATOR_CORE,
+    ROOT,
+    ServerProcess,
+    our_env,
+    pin_self,
+    raise_fd_limit,
+    start_ours,
+    start_peer,
+)
 
 SOCKETS_PER_USER = 50
 SOCKETS_PER_TAB = 6
@@ -62,7 +71,8 @@ def start(name: str, total: int) -> tuple[ServerProcess, list[dict[str, Any]]]:
     path = f"/chat/api/v1/room/{room.room_hash}/chat-message"
     server = start_ours(workdir, env, path=path)
     specs = [
-        {"path": path, "protocols": subprotocols(room.tokens[i % users]), "sender": i == 0} for i in range(total)
+        {"path": path, "protocols": subprotocols(room.tokens[i % users]), "sender": i == 0}
+        for i in range(total)
     ]
     return server, specs
 
@@ -82,29 +92,47 @@ def run(name: str, counts: list[int], workers: int) -> dict[str, Any]:
         opened = 0
         for count in counts:
             began = time.monotonic()
-            stage = Generator("127.0.0.1", server.port, specs[10 + opened : 10 + count], deflate=False, workers=workers)
+            stage = Generator(
+                "127.0.0.1", server.port, specs[10 + opened : 10 + count], deflate=False, workers=workers
+            )
             generators.append(stage)
             took = time.monotonic() - began
             if stage.connected != count - opened:
-                raise RuntimeError(f"only {stage.connected} of {count - opened} connected: {stage.connect_errors()}")
+                raise RuntimeError(
+                    f"only {stage.connected} of {count - opened} connected: {stage.connect_errors()}"
+                )
             opened = count
             rss = settled_rss(server)
             per_socket = (rss - baseline) / count
             stages.append({"sockets": count, "rss_kib": rss, "kib_per_socket": per_socket, "connect_s": took})
-            print(f"{count:>8,} {rss / 1024:>9.1f} {per_socket:>11.1f} {per_socket * SOCKETS_PER_TAB:>9.1f} {took:>10.1f}")
+            print(
+                f"{count:>8,} {rss / 1024:>9.1f} {per_socket:>11.1f} "
+                f"{per_socket * SOCKETS_PER_TAB:>9.1f} {took:>10.1f}"
+            )
         pings = [p for generator in generators for p in generator.ping()]
         missing = sum(int(p["missing"]) for p in pings)
         worst_p99 = max((p["p99_ms"] or 0) for p in pings)
         worst = max((p["max_ms"] or 0) for p in pings)
-        print(f"pings: {sum(int(p['pinged']) for p in pings):,} sockets, {missing} unanswered, "
-              f"worst per-worker p99 {worst_p99:.1f} ms, max {worst:.1f} ms")
+        print(
+            f"pings: {sum(int(p['pinged']) for p in pings):,} sockets, {missing} unanswered, "
+            f"worst per-worker p99 {worst_p99:.1f} ms, max {worst:.1f} ms"
+        )
         # One message from the warm-up generator's sender, to every socket.
         total = opened + 10
         delivery = broadcast_once(generators)
-        print(f"one message to all {total:,} sockets: {delivery['received']:,} received, "
-              f"p50 {delivery['p50_ms']} ms, last after {delivery['max_ms']} ms")
-        return {"server": name, "baseline_kib": baseline, "stages": stages, "ping_missing": missing,
-                "ping_p99_ms": worst_p99, "ping_max_ms": worst, "delivery": delivery}
+        print(
+            f"one message to all {total:,} sockets: {delivery['received']:,} received, "
+            f"p50 {delivery['p50_ms']} ms, last after {delivery['max_ms']} ms"
+        )
+        return {
+            "server": name,
+            "baseline_kib": baseline,
+            "stages": stages,
+            "ping_missing": missing,
+            "ping_p99_ms": worst_p99,
+            "ping_max_ms": worst,
+            "delivery": delivery,
+        }
     finally:
         for generator in generators:
             generator.close()
@@ -118,7 +146,17 @@ def broadcast_once(generators: list[Generator]) -> dict[str, Any]:
     for generator in generators:
         # Every generator counts step 99; only the first one has a sender and sends.
         count = 1 if generator is generators[0] else 0
-        generator.ask_all({"cmd": "step", "step": number, "t0": t0, "interval": 1.0, "count": count, "stride": 1, "offset": 0})
+        generator.ask_all(
+            {
+                "cmd": "step",
+                "step": number,
+                "t0": t0,
+                "interval": 1.0,
+                "count": count,
+                "stride": 1,
+                "offset": 0,
+            }
+        )
     expected = sum(g.connected for g in generators)
     deadline = t0 + 10.0
     while time.perf_counter() < deadline:
@@ -140,7 +178,9 @@ def broadcast_once(generators: list[Generator]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--counts", type=lambda s: [int(x) for x in s.split(",")], default=[2000, 10000])
     parser.add_argument("--servers", type=lambda s: s.split(","), default=["ours", "bare_asgi"])
     parser.add_argument("--workers", type=int, default=2, help="generator processes per stage")

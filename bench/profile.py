@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from driver import Generator  # noqa: E402
-from fanout import senders_needed, start_server  # noqa: E402
-from servers import BENCH, GENERATOR_CORE, ROOT, pin_self, pinned, raise_fd_limit  # noqa: E402
+from driver import Generator
+from fanout import senders_needed, start_server
+from servers import BENCH, GENERATOR_CORE, ROOT, pin_self, pinned, raise_fd_limit
 
 RESULTS = ROOT / "bench" / "results"
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*):(?P<line>\d+)\)$")
@@ -88,14 +88,18 @@ def analyse(raw: Path, top: int) -> dict[str, list[tuple[str, float]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10_000, help="deliveries per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     parser.add_argument("--sample-rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--svg", action="store_true", help="also record a flame graph (a second, shorter run)")
+    parser.add_argument(
+        "--svg", action="store_true", help="also record a flame graph (a second, shorter run)"
+    )
     args = parser.parse_args(argv)
     raise_fd_limit()
     pin_self(GENERATOR_CORE)
@@ -115,35 +119,89 @@ def main(argv: list[str] | None = None) -> int:
         assert generator.connected == args.clients, generator.connect_errors()
         spy_bin = str(Path(sys.executable).with_name("py-spy"))
         spy = subprocess.Popen(
-            pinned(GENERATOR_CORE, [spy_bin, "record", "--pid", str(server.pid), "--format", "raw", "--rate",
-                                    str(args.sample_rate), "--duration", str(int(args.seconds)), "--output", str(raw),
-                                    "--nonblocking"]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            pinned(
+                GENERATOR_CORE,
+                [
+                    spy_bin,
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--format",
+                    "raw",
+                    "--rate",
+                    str(args.sample_rate),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--output",
+                    str(raw),
+                    "--nonblocking",
+                ],
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         time.sleep(0.5)
-        result = generator.run_step(server="ours", server_pid=server.pid, deflate=args.deflate, step=1,
-                                    messages_per_s=args.rate / args.clients, duration=args.seconds, drain=5.0,
-                                    target_rate=args.rate)
+        result = generator.run_step(
+            server="ours",
+            server_pid=server.pid,
+            deflate=args.deflate,
+            step=1,
+            messages_per_s=args.rate / args.clients,
+            duration=args.seconds,
+            drain=5.0,
+            target_rate=args.rate,
+        )
         _out, err = spy.communicate(timeout=60)
         if spy.returncode:
             print(f"py-spy failed: {err.strip()}")
         if args.svg:
             svg = RESULTS / f"profile-{stamp}.svg"
-            subprocess.run(pinned(GENERATOR_CORE, [spy_bin, "record", "--pid", str(server.pid), "--rate",
-                                                   str(args.sample_rate), "--duration", "5", "--output", str(svg),
-                                                   "--nonblocking"]), check=False, capture_output=True)
-            generator.run_step(server="ours", server_pid=server.pid, deflate=args.deflate, step=2,
-                               messages_per_s=args.rate / args.clients, duration=5.0, drain=5.0, target_rate=args.rate)
+            subprocess.run(
+                pinned(
+                    GENERATOR_CORE,
+                    [
+                        spy_bin,
+                        "record",
+                        "--pid",
+                        str(server.pid),
+                        "--rate",
+                        str(args.sample_rate),
+                        "--duration",
+                        "5",
+                        "--output",
+                        str(svg),
+                        "--nonblocking",
+                    ],
+                ),
+                check=False,
+                capture_output=True,
+            )
+            generator.run_step(
+                server="ours",
+                server_pid=server.pid,
+                deflate=args.deflate,
+                step=2,
+                messages_per_s=args.rate / args.clients,
+                duration=5.0,
+                drain=5.0,
+                target_rate=args.rate,
+            )
             print(f"flame graph: {svg}")
     finally:
         if generator is not None:
             generator.close()
         time.sleep(1.5)  # one more probe write
         server.stop()
-    print(f"Profile of ours: {args.clients} clients, {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
-          f"{', deflate offered' if args.deflate else ''}")
-    print(f"load during the run: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, lost {result.lost:,}, "
-          f"server CPU {result.server_cpu:.0%}, generator CPU {result.generator_cpu:.0%}, machine load {result.load:.1f}")
+    print(
+        f"Profile of ours: {args.clients} clients, {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
+        f"{', deflate offered' if args.deflate else ''}"
+    )
+    print(
+        f"load during the run: p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, lost {result.lost:,}, "
+        f"server CPU {result.server_cpu:.0%}, generator CPU {result.generator_cpu:.0%}, "
+        f"machine load {result.load:.1f}"
+    )
     report: dict[str, object] = {"args": vars(args), "step": json.loads(result.as_json())}
     if raw.exists():
         figures = analyse(raw, args.top)
@@ -164,7 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"p99 {summary[f'gen{g}']['p99_ms']} ms, max {summary[f'gen{g}']['max_ms']} ms"
                 for g in range(3)
             )
-            print(f"  pid {summary['pid']} ({summary['seconds']:.0f} s, thresholds {summary['thresholds']}): {gens}")
+            print(
+                f"  pid {summary['pid']} ({summary['seconds']:.0f} s, "
+                f"thresholds {summary['thresholds']}): {gens}"
+            )
     (RESULTS / f"profile-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
     return 0
 

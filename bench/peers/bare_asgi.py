@@ -1,6 +1,6 @@
 """Peer: a bare ASGI app on hypercorn, no framework; the receiving task sends to each in turn.
 
-    hypercorn --config server.toml bare_asgi:app
+hypercorn --config server.toml bare_asgi:app
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
 """Peer: the naive Quart broadcast, a queue and a sending task per connection.
 
-    hypercorn --config server.toml naive_quart:app
+hypercorn --config server.toml naive_quart:app
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from quart import Quart, websocket
-
 from message import message_object
+from quart import Quart, websocket
 
 app = Quart(__name__)
 QUEUES: set[asyncio.Queue[str]] = set()

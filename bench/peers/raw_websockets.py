@@ -14,10 +14,9 @@ import asyncio
 import signal
 import sys
 
+from message import parse
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.protocol import State
-
-from message import parse
 
 CLIENTS: set[ServerConnection] = set()
 

@@ -30,16 +30,29 @@ if _TARGET:
 
     def _summary() -> dict[str, object]:
         # (No gc.get_objects() here: walking every object would itself stall the server.)
-        out: dict[str, object] = {"pid": os.getpid(), "seconds": time.perf_counter() - _begin,
-                                  "thresholds": gc.get_threshold(), "stats": gc.get_stats()}
+        out: dict[str, object] = {
+            "pid": os.getpid(),
+            "seconds": time.perf_counter() - _begin,
+            "thresholds": gc.get_threshold(),
+            "stats": gc.get_stats(),
+        }
         for generation, pauses in _pauses.items():
             ordered = sorted(pauses)
 
             def at(fraction: float, ordered: list[float] = ordered) -> float | None:
-                return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 3) if ordered else None
+                return (
+                    round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 3)
+                    if ordered
+                    else None
+                )
 
-            out[f"gen{generation}"] = {"count": len(ordered), "total_ms": round(sum(ordered) * 1000, 1),
-                                       "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0)}
+            out[f"gen{generation}"] = {
+                "count": len(ordered),
+                "total_ms": round(sum(ordered) * 1000, 1),
+                "p50_ms": at(0.5),
+                "p99_ms": at(0.99),
+                "max_ms": at(1.0),
+            }
         return out
 
     def _writer() -> None:
