@@ -84,7 +84,9 @@ class StepResult:
 class Generator:
     """Worker processes holding the clients of one server."""
 
-    def __init__(self, host: str, port: int, clients: list[dict[str, Any]], *, deflate: bool, workers: int) -> None:
+    def __init__(
+        self, host: str, port: int, clients: list[dict[str, Any]], *, deflate: bool, workers: int
+    ) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="pykc-bench-gen-"))
         self.processes: list[subprocess.Popen[str]] = []
         self.clients = len(clients)
@@ -154,8 +156,16 @@ class Generator:
         cpu_before, wall_before = cpu_seconds(server_pid), time.perf_counter()
         workers = len(self.processes)
         starts = [
-            {"cmd": "step", "step": step, "t0": t0, "interval": interval, "count": count, "stride": workers,
-             "offset": i, "repeat": repeat}
+            {
+                "cmd": "step",
+                "step": step,
+                "t0": t0,
+                "interval": interval,
+                "count": count,
+                "stride": workers,
+                "offset": i,
+                "repeat": repeat,
+            }
             for i in range(workers)
         ]
         opened = 0
@@ -172,7 +182,9 @@ class Generator:
             counts = self.ask_all({"cmd": "count", "step": step})
             sent = sum(c["sent"] for c in counts)
             received = sum(c["received"] for c in counts)
-            if (sent >= count and received >= sent * (fanout or opened) * repeat) or time.perf_counter() >= deadline:
+            if (
+                sent >= count and received >= sent * (fanout or opened) * repeat
+            ) or time.perf_counter() >= deadline:
                 break
             time.sleep(0.05)
         cpu_after, wall_after = cpu_seconds(server_pid), time.perf_counter()

@@ -1,4 +1,4 @@
-"""Persisted-throughput benchmark (issue 11, target 3): stored chat messages/s, 100 rooms × 10.
+"""Persisted-throughput benchmark (issue 11, target 3): stored chat messages/s, 100 rooms x 10.
 
     hatch run bench:persist                       # SQLite (WAL) and PostgreSQL
     hatch run bench:persist --quick --backends sqlite
@@ -27,17 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from databases import PG_ADMIN_DSN, database  # noqa: E402
-from driver import Generator  # noqa: E402
-from seed import seed_rooms, subprotocols  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from databases import PG_ADMIN_DSN, database
+from driver import Generator
+from seed import seed_rooms, subprotocols
+from servers import GENERATOR_CORE, ROOT, our_env, pin_self, raise_fd_limit, start_ours
+from sqlalchemy import func, select
 
-from servers import GENERATOR_CORE, ROOT, our_env, pin_self, raise_fd_limit, start_ours  # noqa: E402
+from pykcworkshop.chat import db
+from pykcworkshop.chat.db.models import ChatMessage
 
-from pykcworkshop.chat import db  # noqa: E402
-from pykcworkshop.chat.db.models import ChatMessage  # noqa: E402
-
-DEFAULT_RATES = (1_000, 2_500, 5_000, 7_500, 10_000)
+DEFAULT_RATES = (250, 500, 750, 1_000, 2_500, 5_000, 10_000)
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -46,7 +45,9 @@ async def stored(uri: str, step: int) -> int:
     db.connect(uri)
     try:
         async with db.get_session() as session:
-            query = select(func.count()).select_from(ChatMessage).where(ChatMessage.content.like(f"~B{step},%"))
+            query = (
+                select(func.count()).select_from(ChatMessage).where(ChatMessage.content.like(f"~B{step},%"))
+            )
             return int(await session.scalar(query) or 0)
     finally:
         await db.dispose()
@@ -55,7 +56,11 @@ async def stored(uri: str, step: int) -> int:
 async def seed(uri: str, rooms: int, members: int) -> list[dict[str, object]]:
     seeded = await seed_rooms(uri, [members] * rooms)
     return [
-        {"path": f"/chat/api/v1/room/{room.room_hash}/chat-message", "protocols": subprotocols(token), "sender": True}
+        {
+            "path": f"/chat/api/v1/room/{room.room_hash}/chat-message",
+            "protocols": subprotocols(token),
+            "sender": True,
+        }
         for room in seeded
         for token in room.tokens
     ]
@@ -72,9 +77,13 @@ def run_backend(backend: str, args: argparse.Namespace, out: object) -> list[dic
         server = await asyncio.to_thread(start_ours, workdir, env, path="")
         generator = None
         try:
-            generator = await asyncio.to_thread(Generator, "127.0.0.1", server.port, specs, deflate=False, workers=1)
+            generator = await asyncio.to_thread(
+                Generator, "127.0.0.1", server.port, specs, deflate=False, workers=1
+            )
             if generator.connected != len(specs):
-                raise RuntimeError(f"{generator.connected} of {len(specs)} connected: {generator.connect_errors()}")
+                raise RuntimeError(
+                    f"{generator.connected} of {len(specs)} connected: {generator.connect_errors()}"
+                )
             for number, rate in enumerate(args.rates, start=1):
                 await asyncio.sleep(args.pause)
                 result = await asyncio.to_thread(
@@ -90,14 +99,22 @@ def run_backend(backend: str, args: argparse.Namespace, out: object) -> list[dic
                     fanout=args.members,
                 )
                 count = await stored(uri, number)
-                row = {"backend": backend, **json.loads(result.as_json()), "stored": count,
-                       "stored_per_s": count / args.duration}
+                row = {
+                    "backend": backend,
+                    **json.loads(result.as_json()),
+                    "stored": count,
+                    "stored_per_s": count / args.duration,
+                }
                 rows.append(row)
                 out.write(json.dumps(row) + "\n")  # type: ignore[attr-defined]
                 ok = "ok" if result.ok() and count == result.sent else "OVER"
-                print(f"{backend:10} {rate:>8,.0f} {result.sent:>8,} {count:>8,} {count / args.duration:>9,.0f} "
-                      f"{result.p50_ms or 0:>8.1f} {result.p99_ms or 0:>9.1f} {result.lost:>7,} {result.errors:>5} "
-                      f"{result.server_cpu:>5.0%} {result.load:>5.1f}  {ok}", flush=True)
+                print(
+                    f"{backend:10} {rate:>8,.0f} {result.sent:>8,} {count:>8,} "
+                    f"{count / args.duration:>9,.0f} {result.p50_ms or 0:>8.1f} {result.p99_ms or 0:>9.1f} "
+                    f"{result.lost:>7,} {result.errors:>5} "
+                    f"{result.server_cpu:>5.0%} {result.load:>5.1f}  {ok}",
+                    flush=True,
+                )
                 if result.lost or result.closed or (result.p99_ms or 0) > 1000:
                     break
         finally:
@@ -114,11 +131,17 @@ def run_backend(backend: str, args: argparse.Namespace, out: object) -> list[dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--members", type=int, default=10)
-    parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=list(DEFAULT_RATES),
-                        help="stored chat messages per second, comma-separated")
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [float(x) for x in s.split(",")],
+        default=list(DEFAULT_RATES),
+        help="stored chat messages per second, comma-separated",
+    )
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--drain", type=float, default=5.0)
     parser.add_argument("--pause", type=float, default=0.5)
@@ -134,9 +157,14 @@ def main(argv: list[str] | None = None) -> int:
     pin_self(GENERATOR_CORE)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out_path = RESULTS / f"persist-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
-    print(f"Persisted chat messages: {args.rooms} rooms x {args.members} members, one socket each, {args.duration:g} s steps")
-    print(f"{'backend':10} {'msg/s':>8} {'sent':>8} {'stored':>8} {'stored/s':>9} {'p50 ms':>8} {'p99 ms':>9} "
-          f"{'lost':>7} {'errs':>5} {'srv':>5} {'load':>5}")
+    print(
+        f"Persisted chat messages: {args.rooms} rooms x {args.members} members, one socket each, "
+        f"{args.duration:g} s steps"
+    )
+    print(
+        f"{'backend':10} {'msg/s':>8} {'sent':>8} {'stored':>8} {'stored/s':>9} {'p50 ms':>8} {'p99 ms':>9} "
+        f"{'lost':>7} {'errs':>5} {'srv':>5} {'load':>5}"
+    )
     started = time.monotonic()
     with out_path.open("w") as out:
         for backend in args.backends:
