@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,10 @@ async def database(backend: str, pg_admin_dsn: str = PG_ADMIN_DSN) -> AsyncItera
     """Yield the SQLAlchemy URL of a fresh, empty database of ``backend`` (sqlite/postgresql)."""
     if backend == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="pykc-bench-db-"))
-        yield f"sqlite+aiosqlite:///{folder / 'chat.sqlite3'}"
+        try:
+            yield f"sqlite+aiosqlite:///{folder / 'chat.sqlite3'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     if backend != "postgresql":
         raise ValueError(f"unknown backend {backend!r}")

@@ -192,8 +192,7 @@ async def over_websocket(
 
 async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     async with database(backend, args.pg_dsn) as uri:
-        workdir = Path(tempfile.mkdtemp(prefix="pykc-bench-history-"))
-        env = our_env(workdir, db_uri=uri)
+        env = our_env(Path(tempfile.gettempdir()), db_uri=uri)  # (the folder matters only without db_uri)
         os.environ["SECRET_KEY"] = env["SECRET_KEY"]
         [room] = await seed_rooms(uri, [10])
         db.connect(uri)
@@ -203,8 +202,11 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 total = await session.scalar(
                     select(func.count()).select_from(ChatMessage).where(ChatMessage.room_id == room.room_hash)
                 )
+                # The first bulk message (the members' join messages came before it).
                 first_id = await session.scalar(
-                    select(func.min(ChatMessage.id)).where(ChatMessage.room_id == room.room_hash)
+                    select(func.min(ChatMessage.id)).where(
+                        ChatMessage.room_id == room.room_hash, ChatMessage.content.like("message %")
+                    )
                 )
             print(
                 f"\n== {backend}: {total:,} messages in the room "
@@ -225,7 +227,8 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             direct = await time_pages(room.room_hash, args.messages, args.requests, int(first_id))
         finally:
             await db.dispose()
-        server = start_ours(workdir, env, path="")
+        workdir = Path(tempfile.mkdtemp(prefix="pykc-bench-history-"))
+        server = start_ours(workdir, env, path="")  # stop() removes workdir
         try:
             socket = await over_websocket(
                 server.port, room.room_hash, room.tokens[0], args.messages, args.ws_requests

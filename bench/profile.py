@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -227,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"thresholds {summary['thresholds']}): {gens}"
             )
     (RESULTS / f"profile-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
+    shutil.rmtree(probe.parent, ignore_errors=True)
     return 0
 
 

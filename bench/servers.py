@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -92,7 +93,10 @@ class ServerProcess:
         raise RuntimeError("no VmRSS line")
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s) and wait for it."""
+        """Stop the server (SIGTERM, then SIGKILL after 10 s), wait, remove its folder.
+
+        With ``BENCH_KEEP=1`` the folder (server log, SQLite file) stays, for debugging.
+        """
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -100,6 +104,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self, lines: int = 20) -> str:
         """Return the last lines of the server's output (for error messages)."""
