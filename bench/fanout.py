@@ -389,7 +389,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, help="JSON lines file (default: bench/results/fanout-<time>.jsonl)"
     )
-    parser.add_argument("--plot", type=Path, default=PLOT, help="PNG plot path ('' for none)")
+    parser.add_argument(
+        "--plot", type=lambda s: Path(s) if s else None, default=PLOT, help="PNG plot path ('' for none)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.drain, args.pause, args.retries = 2.0, 2.0, 0.3, 0
@@ -422,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                 all_results[(target.name, target.deflate)] = target.results
         summary(all_results, args.rates)
     print(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
-    if args.plot and str(args.plot):
+    if args.plot is not None:
         title = (
             f"Fan-out, {args.clients} clients in one room; server on 1 core, generator on the other; "
             f"{args.duration:g} s steps ({stamp})"
