@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response
 
-from pykcworkshop.chat.api.http.helpers import problem
+from pykcworkshop.problems import problem
 
 bp = Blueprint("site", __name__)
 
@@ -18,4 +18,4 @@ async def robots() -> Response:
 @bp.get("/coffee")
 async def coffee() -> Response:
     """Refuse to brew coffee, as a teapot must (RFC 2324)."""
-    return problem(418, "I'm a teapot", "This server is a teapot; it cannot brew coffee.")
+    return problem(418, "This server is a teapot; it cannot brew coffee.", title="I'm a teapot")

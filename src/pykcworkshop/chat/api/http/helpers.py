@@ -1,68 +1,31 @@
-"""HTTP API mechanics: problem+json errors, CSRF and bearer guards, JSON body parsing."""
+"""HTTP API mechanics: CSRF and bearer guards, JSON body parsing, the usual refusals."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from http import HTTPStatus
 from typing import Any, ParamSpec, TypeVar
 
-from quart import Quart, Response, g, json, request
-from werkzeug.exceptions import HTTPException
+from quart import g, json, request
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import CSRF_HEADER, csrf_ok
 from pykcworkshop.chat.tokens import UserTokenClaims
-
-log = logging.getLogger(__name__)
+from pykcworkshop.problems import ProblemError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ProblemError(Exception):
-    """Raise to answer the request with a problem+json error."""
-
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.extra = status, title, detail, extra
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    """Return an RFC 9457 ``application/problem+json`` response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="pykcworkshop"'
-    return response
-
-
 def bad_request(detail: str) -> ProblemError:
     """Return a 400 error to raise, with ``detail`` as the reason shown to the user."""
-    return ProblemError(400, "Bad Request", detail)
+    return ProblemError(HTTPStatus.BAD_REQUEST, detail)
 
 
 def unauthorized(detail: str) -> ProblemError:
     """Return a 401 error to raise."""
-    return ProblemError(401, "Unauthorized", detail)
-
-
-def register_error_handlers(app: Quart) -> None:
-    """Make every error a problem+json response that never shows internals."""
-
-    @app.errorhandler(ProblemError)
-    async def handle_problem(error: ProblemError) -> Response:
-        return problem(error.status, error.title, error.detail, **error.extra)
-
-    @app.errorhandler(HTTPException)
-    async def handle_http_exception(error: HTTPException) -> Response:
-        status = error.code or 500
-        return problem(status, error.name, error.description or error.name)
-
-    @app.errorhandler(Exception)
-    async def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem(500, "Internal Server Error", "Something went wrong on our side.")
+    return ProblemError(HTTPStatus.UNAUTHORIZED, detail)
 
 
 def check_csrf() -> None:

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import BEARER_SUBPROTOCOL_PREFIX, CSRF_SUBPROTOCOL_PREFIX, csrf_ok
-from pykcworkshop.chat.api.http.helpers import ProblemError
 from pykcworkshop.chat.api.websockets.connection import CLIENT_GONE
 from pykcworkshop.chat.broker import Subscriber, SubscriberDropped
 from pykcworkshop.chat.channels import broker, presence, user_limits
@@ -35,6 +34,7 @@ from pykcworkshop.chat.constants import MAX_DB_ID, MAX_FRAME_SIZE, MAX_STRIKES
 from pykcworkshop.chat.messages import message_content_problem
 from pykcworkshop.chat.ratelimit import TokenBucket
 from pykcworkshop.chat.tokens import UserTokenClaims
+from pykcworkshop.problems import ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
 def _refuse(status: int, detail: str) -> ProblemError:
-    titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
-    return ProblemError(status, titles[status], detail)
+    return ProblemError(status, detail)
 
 
 def offered_credential(prefix: str) -> str | None:
