@@ -16,7 +16,7 @@ from pykcworkshop import config, site
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat import broker, db, presence, userlimits
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
-from pykcworkshop.chat.api.websockets.connection import DrainingWebsocketConnection
+from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
 from pykcworkshop.chat.constants import MAX_REQUEST_BODY
 from pykcworkshop.problems import register_error_handlers

@@ -16,8 +16,8 @@ import pytest
 from quart.testing.connections import WebsocketDisconnectError
 from websockets.exceptions import ConnectionClosed
 
-from pykcworkshop.chat.api.websockets import helpers
-from pykcworkshop.chat.api.websockets.helpers import serve
+from pykcworkshop.chat.api.websockets import forwarding
+from pykcworkshop.chat.api.websockets.socket import serve
 from pykcworkshop.chat.broker import Event, Subscriber, SubscriberLagging
 from pykcworkshop.chat.channels import broker
 from pykcworkshop.chat.constants import CHAT_RATE, HISTORY_RATE, STATUS_RATE, SYNC_RATE, VALIDATION_RATE
@@ -338,15 +338,15 @@ async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_u
 
 
 async def test_forwarding_gives_up_on_a_send_stuck_longer_than_send_timeout(monkeypatch):
-    monkeypatch.setattr(helpers, "SEND_TIMEOUT", 0.05)
-    clock = helpers._SendClock()
+    monkeypatch.setattr(forwarding, "SEND_TIMEOUT", 0.05)
+    clock = forwarding._SendClock()
     clock.since = asyncio.get_running_loop().time()  # a send started and never finished
-    await asyncio.wait_for(helpers._watch(Subscriber("test:stuck", 4), clock), 5)
+    await asyncio.wait_for(forwarding._watch(Subscriber("test:stuck", 4), clock), 5)
 
 
 async def test_forwarding_stops_watching_when_the_broker_drops_the_subscriber():
     subscriber = Subscriber("test:dropped", 4)
-    watching = asyncio.create_task(helpers._watch(subscriber, helpers._SendClock()))
+    watching = asyncio.create_task(forwarding._watch(subscriber, forwarding._SendClock()))
     subscriber.drop(SubscriberLagging("behind"))
     await asyncio.wait_for(watching, 5)
 

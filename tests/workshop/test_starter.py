@@ -116,7 +116,8 @@ MOVED = textwrap.dedent(
 
     from quart import Blueprint, websocket
 
-    from pykcworkshop.chat.api.websockets.helpers import admit, serve
+    from pykcworkshop.chat.api.websockets.handshake import admit
+    from pykcworkshop.chat.api.websockets.socket import serve
 
     bp = Blueprint("v1", __name__)
 
@@ -287,7 +288,7 @@ def test_starter_is_a_complete_copy_with_only_the_handlers_changed(tmp_path):
     files = starter.project_files(REPO_ROOT)
     copied = sorted(PurePosixPath(p.relative_to(target).as_posix()) for p in target.rglob("*") if p.is_file())
     assert copied == sorted(files) and report.files == len(files)
-    for rel in ("pyproject.toml", "src/pykcworkshop/chat/api/websockets/helpers.py", "tests/conftest.py"):
+    for rel in ("pyproject.toml", "src/pykcworkshop/chat/api/websockets/socket.py", "tests/conftest.py"):
         assert (target / rel).read_bytes() == (REPO_ROOT / rel).read_bytes(), rel
     assert not any(p.name == ".env" or p.suffix == ".sqlite3" for p in target.rglob("*"))
     stubbed = (target / HANDLERS_MODULE).read_text(encoding="utf-8")

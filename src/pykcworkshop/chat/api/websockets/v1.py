@@ -1,20 +1,20 @@
 """Websocket API v1 under ``ws(s)://<host>/chat/api/v1``: the six realtime sockets.
 
 Each handler's docstring is its complete specification (and the workshop assignment).
-What every socket does the same way is implemented once, in :mod:`.helpers`:
+What every socket does the same way is implemented once, in two modules next to this one:
 
-- The handshake carries the credentials as subprotocols: ``csrf<csrf token>`` always,
-  ``Bearer<user_token>`` for authenticated sockets. ``admit()``, ``admit_room_member()`` and
-  ``admit_dm_partner()`` refuse before accepting, as plain HTTP responses: 401 for a bad or
-  missing token, 403 when not allowed (not a member, no shared room, or a page from a
-  foreign ``Origin``), 404 for an unknown room or user.
-- ``serve(rate, channel)`` accepts the handshake, forwards everything published on
-  ``channel`` to this client, and hands the handler the client's frames. It selects
-  ``chat.v1`` whenever the client offers it; otherwise it selects another offered entry
-  only for a browser (the request has an ``Origin`` header; browsers drop a connection on
-  which nothing was selected), and none for other clients: those that write the
-  credentials into a raw ``Sec-WebSocket-Protocol`` header declare no subprotocols and
-  abort on any selection.
+- :mod:`.handshake`, the guard. The handshake carries the credentials as subprotocols:
+  ``csrf<csrf token>`` always, ``Bearer<user_token>`` for authenticated sockets. ``admit()``,
+  ``admit_room_member()`` and ``admit_dm_partner()`` refuse before accepting, as plain HTTP
+  responses: 401 for a bad or missing token, 403 when not allowed (not a member, no shared
+  room, or a page from a foreign ``Origin``), 404 for an unknown room or user.
+- :mod:`.socket`, the runtime. ``serve(rate, channel)`` accepts the handshake, forwards
+  everything published on ``channel`` to this client, and hands the handler the client's
+  frames. It selects ``chat.v1`` whenever the client offers it; otherwise it selects
+  another offered entry only for a browser (the request has an ``Origin`` header; browsers
+  drop a connection on which nothing was selected), and none for other clients: those
+  that write the credentials into a raw ``Sec-WebSocket-Protocol`` header declare no
+  subprotocols and abort on any selection.
 - A frame it cannot use (binary, not JSON, not a JSON object, over the per-connection rate
   ``rate``) gets ``{"error": "<reason>"}`` back, to this client only, and the connection
   stays open; a client that keeps at it is closed with 1008. The request/response sockets
@@ -24,20 +24,16 @@ What every socket does the same way is implemented once, in :mod:`.helpers`:
   room with 1013, and a crash in the handler closes only its own connection, with 1011.
 - ``broker().publish(channel, event)`` sends an event to every subscriber of a channel,
   in every server process.
+
+docs/protocol.md describes the same sockets for people who write clients.
 """
 
 from __future__ import annotations
 
 from quart import Blueprint
 
-from pykcworkshop.chat.api.websockets.helpers import (
-    admit,
-    admit_dm_partner,
-    admit_room_member,
-    present,
-    serve,
-    status_event,
-)
+from pykcworkshop.chat.api.websockets.handshake import admit, admit_dm_partner, admit_room_member
+from pykcworkshop.chat.api.websockets.socket import present, serve, status_event
 from pykcworkshop.chat.channels import broker, dm_channel, room_channel
 from pykcworkshop.chat.constants import (
     CHAT_RATE,

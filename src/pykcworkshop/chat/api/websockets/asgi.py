@@ -1,11 +1,12 @@
-"""How the app receives a websocket's frames: the last frames before a disconnect count too.
+"""The app's ASGI websocket connection class: the last frames before a disconnect count too.
 
 Quart cancels a websocket handler as soon as the client disconnects, even when frames the
 client sent just before leaving still wait in the connection's queue: a message typed
 right before closing the tab would be lost. This connection class queues
 :data:`CLIENT_GONE` instead and gives the handler :data:`DRAIN_TIMEOUT` seconds to work
 through what is queued; the handler returns at ``CLIENT_GONE`` (see
-``ClientSocket.text_frames``), which normally ends the connection well before that.
+``ClientSocket.text_frames`` in :mod:`.socket`), which normally ends the connection well
+before that. The app factory installs it as ``app.asgi_websocket_class``.
 """
 
 from __future__ import annotations
