@@ -8,19 +8,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from pykcworkshop.chat import broker as broker_module
-from pykcworkshop.chat.broker import Broker, Event, SubscriberDropped, SubscriberLagging
+from pykcworkshop.chat.backplane import pubsub
+from pykcworkshop.chat.backplane.pubsub import Broker, Event, SubscriberDropped, SubscriberLagging
 
 
 @pytest.fixture
 async def broker() -> AsyncIterator[Broker]:
-    chat_broker = Broker("memory://", capacity=8)
+    chat_broker = Broker(capacity=8)
     await chat_broker.connect()
     yield chat_broker
     await chat_broker.disconnect()
 
 
-async def next_message(subscriber: broker_module.Subscriber) -> str:
+async def next_message(subscriber: pubsub.Subscriber) -> str:
     return await asyncio.wait_for(subscriber.get(), 2)
 
 
@@ -154,9 +154,8 @@ async def test_many_concurrent_subscribers_all_cleaned_up(broker):
 
 
 async def test_backend_subscribes_once_per_channel_and_unsubscribes_after_the_last():
-    chat_broker = Broker("memory://")
     backend = RecordingBackend()
-    chat_broker._backend = backend
+    chat_broker = Broker(backend)
     async with chat_broker.subscribe("a"), chat_broker.subscribe("a"):
         assert backend.calls == [("subscribe", "a")]
     assert backend.calls == [("subscribe", "a"), ("unsubscribe", "a")]
@@ -199,9 +198,8 @@ async def test_subscriber_within_capacity_is_not_dropped(broker):
 
 
 async def test_backend_failure_drops_subscribers_and_delivery_resumes(monkeypatch):
-    monkeypatch.setattr(broker_module, "BACKEND_RETRY_DELAY", 0)
-    chat_broker = Broker("memory://")
-    chat_broker._backend = FailingBackend()
+    monkeypatch.setattr(pubsub, "BACKEND_RETRY_DELAY", 0)
+    chat_broker = Broker(FailingBackend())
     await chat_broker.connect()
     try:
         async with chat_broker.subscribe("a") as subscriber:
@@ -215,8 +213,3 @@ async def test_backend_failure_drops_subscribers_and_delivery_resumes(monkeypatc
             assert json.loads(await next_message(fresh)) == "after the failure"
     finally:
         await chat_broker.disconnect()
-
-
-def test_unknown_broker_url_scheme_is_refused():
-    with pytest.raises(ValueError, match="unsupported BROKER_URL"):
-        Broker("kafka://localhost")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from pykcworkshop.chat.presence import MemoryPresence, presence_for
+from pykcworkshop.chat.backplane.presence import MemoryPresence
 
 
 async def test_single_connection_leaving_is_the_last():
@@ -38,12 +36,3 @@ async def test_count_returns_to_zero_after_every_connection_left():
         assert await presence.leave("room", 1) is False
     assert await presence.leave("room", 1) is True
     assert presence.count("room", 1) == 0
-
-
-def test_memory_url_gives_in_process_presence():
-    assert isinstance(presence_for("memory://"), MemoryPresence)
-
-
-def test_unknown_url_scheme_is_refused():
-    with pytest.raises(ValueError, match="unsupported BROKER_URL"):
-        presence_for("kafka://localhost")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pykcworkshop.chat import ratelimit
-from pykcworkshop.chat.ratelimit import TokenBucket
+from pykcworkshop.chat.backplane import ratelimit
+from pykcworkshop.chat.backplane.ratelimit import TokenBucket
 
 
 class FakeClock:

@@ -13,8 +13,8 @@ from typing import Any
 from quart import Quart
 
 from pykcworkshop import config, site
+from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
-from pykcworkshop.chat import broker, db, presence, userlimits
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
 from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
@@ -70,44 +70,39 @@ async def _start(app: Quart) -> None:
     app.extensions["chat_running"] = True
     db.connect(app.config["DB_URI"], debug=bool(app.config.get("DB_DEBUG", False)))
     await db.initialize()
-    app.extensions["presence"] = presence.presence_for(app.config["BROKER_URL"])
-    await app.extensions["presence"].connect()
-    app.extensions["user_limits"] = userlimits.user_limiter_for(app.config["BROKER_URL"])
-    await app.extensions["user_limits"].connect()
-    app.extensions["broker"] = broker.Broker(app.config["BROKER_URL"])
-    await app.extensions["broker"].connect()
+    plane = backplane.backplane_for(app.config["BROKER_URL"])
+    app.extensions[backplane.EXTENSION] = plane
+    await plane.connect()
 
 
 async def _stop(app: Quart) -> None:
-    # The broker and presence objects stay in app.extensions: websocket handlers that are
-    # still being cancelled during shutdown may look them up in their cleanup.
+    # The backplane stays in app.extensions: websocket handlers that are still being
+    # cancelled during shutdown may look it up in their cleanup.
     if not app.extensions.pop("chat_running", False):
         return
-    await app.extensions["broker"].disconnect()
-    await app.extensions["presence"].disconnect()
-    await app.extensions["user_limits"].disconnect()
+    await app.extensions[backplane.EXTENSION].disconnect()
     await db.dispose()
 
 
 def create_app(chat_config: dict[str, Any] | None = None) -> Quart:
-    """Return the app; the database and broker connect when serving starts."""
+    """Return the app; the database and the backplane connect when serving starts."""
     app = _build_app(chat_config)
 
     @app.before_serving
     async def start() -> None:
-        """Connect the database (creating tables) and the pub/sub broker."""
+        """Connect the database (creating tables) and the backplane (broker, presence, limits)."""
         await _start(app)
 
     @app.after_serving
     async def stop() -> None:
-        """Close the broker and the database connections."""
+        """Close the backplane and the database connections."""
         await _stop(app)
 
     return app
 
 
 async def async_create_app(chat_config: dict[str, Any] | None = None) -> Quart:
-    """Return the app with its database connected, tables created and broker running.
+    """Return the app with its database connected, tables created and backplane running.
 
     For code already running in an event loop (test clients): ``app.test_client()`` works
     at once. ``chat_config`` overrides settings, e.g. ``{"DB_URI": "sqlite+aiosqlite://..."}``.

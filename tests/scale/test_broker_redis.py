@@ -16,27 +16,26 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from pykcworkshop.chat.broker import Broker, Subscriber
-from pykcworkshop.chat.broker_redis import RedisBackend
+from pykcworkshop.chat.backplane.pubsub import Broker, Subscriber
+from pykcworkshop.chat.backplane.pubsub_redis import RedisBackend
 from tests.clients import eventually
 from tests.scale.conftest import PrivateRedis
 
 TIMEOUT = 10.0
 
 
-def fast(broker: Broker) -> Broker:
-    """Shorten the backend's timings so reconnect tests stay quick."""
-    backend = broker._backend
-    assert isinstance(backend, RedisBackend)
+def fast(url: str) -> Broker:
+    """Return a broker on Redis at ``url``, with timings short enough for reconnect tests."""
+    backend = RedisBackend(url)
     backend.backoff_initial = 0.05
     backend.backoff_max = 0.5
     backend.connect_timeout = 1.0
     backend.command_timeout = 1.0
-    return broker
+    return Broker(backend)
 
 
 def backend_of(broker: Broker) -> RedisBackend:
-    backend = broker._backend
+    backend = broker.backend
     assert isinstance(backend, RedisBackend)
     return backend
 
@@ -44,7 +43,7 @@ def backend_of(broker: Broker) -> RedisBackend:
 @pytest.fixture
 async def brokers(redis_url: str) -> AsyncIterator[tuple[Broker, Broker]]:
     """Two connected brokers on the shared Redis, like two server processes."""
-    first, second = fast(Broker(redis_url)), fast(Broker(redis_url))
+    first, second = fast(redis_url), fast(redis_url)
     await first.connect()
     await second.connect()
     try:
@@ -179,7 +178,7 @@ async def test_reconnects_after_its_connection_is_killed(
         assert await get(subscriber) == "before"
         ids = await pubsub_client_ids(redis_url, backend.client_name)
         assert len(ids) == 1
-        with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.broker_redis"):
+        with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.backplane.pubsub_redis"):
             async with aioredis.Redis.from_url(redis_url) as admin:
                 await admin.client_kill_filter(_id=str(ids[0]))
             # The same subscriber objects keep working: both channels were re-subscribed.
@@ -194,7 +193,7 @@ async def test_reconnects_after_its_connection_is_killed(
 async def test_survives_client_kill_type_pubsub_and_restart(
     private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    publisher, listener = fast(Broker(private_redis.url)), fast(Broker(private_redis.url))
+    publisher, listener = fast(private_redis.url), fast(private_redis.url)
     await publisher.connect()
     await listener.connect()
     channel = channel_name()
@@ -210,7 +209,7 @@ async def test_survives_client_kill_type_pubsub_and_restart(
 
             # Redis goes away: publishing is logged and dropped, nothing raises.
             private_redis.stop()
-            with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.broker_redis"):
+            with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.backplane.pubsub_redis"):
                 await publisher.publish_text(channel, "lost")
                 await publisher.publish(channel, {"also": "lost"})
                 assert backend_of(publisher).publish_failures == 2
@@ -236,9 +235,9 @@ async def test_survives_client_kill_type_pubsub_and_restart(
 async def test_starts_and_publishes_while_redis_is_down(caplog: pytest.LogCaptureFixture) -> None:
     from tests.scale.conftest import free_port
 
-    broker = fast(Broker(f"redis://127.0.0.1:{free_port()}/0"))
+    broker = fast(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.broker_redis"):
+    with caplog.at_level(logging.WARNING, logger="pykcworkshop.chat.backplane.pubsub_redis"):
         await broker.connect()
         try:
             async with broker.subscribe(channel_name()) as _:
@@ -250,7 +249,7 @@ async def test_starts_and_publishes_while_redis_is_down(caplog: pytest.LogCaptur
 
 
 async def test_heartbeat_replaces_a_silent_connection(private_redis: PrivateRedis) -> None:
-    publisher, listener = fast(Broker(private_redis.url)), fast(Broker(private_redis.url))
+    publisher, listener = fast(private_redis.url), fast(private_redis.url)
     backend_of(listener).heartbeat_interval = 0.1
     await publisher.connect()
     await listener.connect()

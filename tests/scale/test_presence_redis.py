@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from pykcworkshop.chat.presence import presence_for
-from pykcworkshop.chat.presence_redis import RedisPresence
+from pykcworkshop.chat.backplane.presence_redis import RedisPresence
 from tests.clients import eventually
 from tests.scale.conftest import PrivateRedis, free_port
 
@@ -50,10 +49,6 @@ async def processes(redis_url: str, prefix: str) -> AsyncIterator[Callable[..., 
 
 def room() -> str:
     return secrets.token_urlsafe(16)
-
-
-async def test_presence_for_redis_url(redis_url: str) -> None:
-    assert isinstance(presence_for(redis_url), RedisPresence)
 
 
 async def test_last_connection_in_one_process(processes: Callable[..., Awaitable[RedisPresence]]) -> None:
@@ -195,7 +190,7 @@ async def test_redis_outage_falls_back_to_local_counts(
         await a.arrive(r, 2)
         await b.arrive(r, 2)
         private_redis.stop()
-        with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.presence_redis"):
+        with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.backplane.presence_redis"):
             # Nothing raises; answers come from this process's own counts.
             await a.arrive(r, 1)
             assert await a.leave(r, 1) is False
@@ -217,7 +212,7 @@ async def test_redis_outage_falls_back_to_local_counts(
 async def test_connect_and_use_while_redis_is_down(caplog: pytest.LogCaptureFixture) -> None:
     tracker = RedisPresence(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
-    with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.presence_redis"):
+    with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.backplane.presence_redis"):
         await tracker.connect()
         r = room()
         await tracker.arrive(r, 1)

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from pykcworkshop.chat.userlimits import MemoryUserLimiter, user_limiter_for
-from pykcworkshop.chat.userlimits_redis import RedisUserLimiter
+from pykcworkshop.chat.backplane.userlimits import MemoryUserLimiter
+from pykcworkshop.chat.backplane.userlimits_redis import RedisUserLimiter
 from tests.scale.conftest import PrivateRedis
 
 
@@ -30,13 +30,6 @@ async def limiters(redis_url: str) -> AsyncIterator[tuple[RedisUserLimiter, Redi
         keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
         if keys:
             await client.delete(*keys)
-
-
-def test_limiter_for_each_scheme(redis_url: str) -> None:
-    assert isinstance(user_limiter_for("memory://"), MemoryUserLimiter)
-    assert isinstance(user_limiter_for(redis_url), RedisUserLimiter)
-    with pytest.raises(ValueError, match="unsupported"):
-        user_limiter_for("kafka://x")
 
 
 async def test_memory_buckets_are_per_key_and_refill() -> None:
@@ -98,7 +91,7 @@ async def test_falls_back_to_local_buckets_while_redis_is_down(
     try:
         assert await limiter.allow("1:chat", rate=0.01, burst=2)
         private_redis.stop()
-        with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.userlimits_redis"):
+        with caplog.at_level(logging.ERROR, logger="pykcworkshop.chat.backplane.userlimits_redis"):
             # Local buckets take over: limits still hold, nothing raises.
             assert [await limiter.allow("1:chat", rate=0.01, burst=2) for _ in range(3)] == [
                 True,

@@ -20,11 +20,9 @@ from websockets.exceptions import ConnectionClosed
 
 from pykcworkshop import create_app
 from pykcworkshop.chat import db
-from pykcworkshop.chat.broker import Broker
+from pykcworkshop.chat.backplane import EXTENSION, Backplane
 from pykcworkshop.chat.db.models import ChatMessage
-from pykcworkshop.chat.presence import MemoryPresence
 from pykcworkshop.chat.tokens import generate_csrf
-from pykcworkshop.chat.userlimits import MemoryUserLimiter
 from tests.clients import SeededUser, unique_name
 from tests.live_server import LiveServer
 
@@ -189,7 +187,7 @@ def local_app_factory(
 ) -> Callable[..., AbstractAsyncContextManager[Quart]]:
     """Build the app in this process (for Quart's test client), on the live server's database.
 
-    It gets its own in-memory broker and presence; extra websocket routes can be added to
+    It gets its own in-process backplane (broker, presence, limits); extra websocket routes can be added to
     the app before use. Settings may be overridden, e.g. ``ALLOWED_ORIGINS``::
 
         async with local_app_factory(ALLOWED_ORIGINS="https://a.example") as app: ...
@@ -207,14 +205,12 @@ def local_app_factory(
                 **settings,
             }
         )
-        chat_broker = Broker("memory://")
-        await chat_broker.connect()
-        app.extensions["broker"] = chat_broker
-        app.extensions["presence"] = MemoryPresence()
-        app.extensions["user_limits"] = MemoryUserLimiter()
+        plane = Backplane()
+        await plane.connect()
+        app.extensions[EXTENSION] = plane
         try:
             yield app
         finally:
-            await chat_broker.disconnect()
+            await plane.disconnect()
 
     return build

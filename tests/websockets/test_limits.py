@@ -18,8 +18,8 @@ from websockets.exceptions import ConnectionClosed
 
 from pykcworkshop.chat.api.websockets import forwarding
 from pykcworkshop.chat.api.websockets.socket import serve
-from pykcworkshop.chat.broker import Event, Subscriber, SubscriberLagging
-from pykcworkshop.chat.channels import broker
+from pykcworkshop.chat.backplane import EXTENSION, broker
+from pykcworkshop.chat.backplane.pubsub import Event, Subscriber, SubscriberLagging
 from pykcworkshop.chat.constants import CHAT_RATE, HISTORY_RATE, STATUS_RATE, SYNC_RATE, VALIDATION_RATE
 from tests.clients import API, ws_connect
 from tests.websockets.conftest import (
@@ -316,7 +316,7 @@ async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_u
     local_app_factory,
 ):
     async with local_app_factory() as app:
-        chat_broker = app.extensions["broker"]
+        chat_broker = app.extensions[EXTENSION].broker
 
         @app.websocket("/test/lag")
         async def lagging_handler() -> None:
@@ -379,7 +379,7 @@ async def test_handler_crash_closes_only_that_connection_with_1011_and_is_logged
                 assert closed.value.args[0] == 1011
                 await bystander.send("still alive")
                 assert await asyncio.wait_for(bystander.receive(), 5) == "still alive"
-                assert app.extensions["broker"].subscriber_count("test:crash") == 1
+                assert app.extensions[EXTENSION].broker.subscriber_count("test:crash") == 1
         finally:
             package_log.removeHandler(caplog.handler)
     assert any(

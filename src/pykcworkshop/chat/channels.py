@@ -1,30 +1,6 @@
-"""Names of the broker channels, and the app's broker and presence tracker."""
+"""Names of the broker channels: one per room socket, one per pair of DM partners."""
 
 from __future__ import annotations
-
-from quart import current_app
-
-from pykcworkshop.chat.broker import Broker
-from pykcworkshop.chat.presence import Presence
-from pykcworkshop.chat.userlimits import UserLimiter
-
-
-def broker() -> Broker:
-    """Return the app's pub/sub broker."""
-    chat_broker: Broker = current_app.extensions["broker"]
-    return chat_broker
-
-
-def presence() -> Presence:
-    """Return the app's presence tracker."""
-    tracker: Presence = current_app.extensions["presence"]
-    return tracker
-
-
-def user_limits() -> UserLimiter:
-    """Return the app's per-user rate limiter."""
-    limiter: UserLimiter = current_app.extensions["user_limits"]
-    return limiter
 
 
 def room_channel(room_hash: str, socket_name: str) -> str:

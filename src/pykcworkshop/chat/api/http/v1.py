@@ -21,7 +21,8 @@ from pykcworkshop.chat.api.http.helpers import (
     string_field,
     unauthorized,
 )
-from pykcworkshop.chat.channels import broker, room_channel
+from pykcworkshop.chat.backplane import broker
+from pykcworkshop.chat.channels import room_channel
 from pykcworkshop.chat.validation import name_problem
 
 bp = Blueprint("http_v1", __name__, url_prefix="/chat/api/v1")

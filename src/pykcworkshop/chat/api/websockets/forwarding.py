@@ -18,7 +18,7 @@ from typing import Any
 from quart import websocket
 
 from pykcworkshop.chat.api.websockets.closing import CloseCode, close_quietly
-from pykcworkshop.chat.broker import Subscriber, SubscriberDropped
+from pykcworkshop.chat.backplane.pubsub import Subscriber, SubscriberDropped
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from pykcworkshop.chat.api.websockets.closing import (
 )
 from pykcworkshop.chat.api.websockets.forwarding import forwarding
 from pykcworkshop.chat.api.websockets.handshake import accept
-from pykcworkshop.chat.channels import broker, presence, user_limits
+from pykcworkshop.chat.backplane import backplane, broker
+from pykcworkshop.chat.backplane.ratelimit import TokenBucket
 from pykcworkshop.chat.constants import MAX_FRAME_SIZE, MAX_STRIKES
 from pykcworkshop.chat.messages import message_content_problem
-from pykcworkshop.chat.ratelimit import TokenBucket
 from pykcworkshop.chat.tokens import UserTokenClaims
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class ClientSocket:
         if self._per_user is None:
             return True
         key, (rate, burst) = self._per_user
-        return await user_limits().allow(key, rate=rate, burst=burst)
+        return await backplane().limits.allow(key, rate=rate, burst=burst)
 
     async def json_objects(self) -> AsyncIterator[dict[str, Any]]:
         """Yield the client's frames that are JSON objects; others get an error frame."""
@@ -182,7 +182,7 @@ async def serve(
 @asynccontextmanager
 async def present(room_hash: str, user: UserTokenClaims, channel: str) -> AsyncIterator[None]:
     """Count this member-status connection; when the user's last one ends, say Offline."""
-    await presence().arrive(room_hash, user.user_id)
+    await backplane().presence.arrive(room_hash, user.user_id)
     try:
         yield
     finally:
@@ -191,7 +191,7 @@ async def present(room_hash: str, user: UserTokenClaims, channel: str) -> AsyncI
 
 
 async def _leave(room_hash: str, user: UserTokenClaims, channel: str) -> None:
-    if await presence().leave(room_hash, user.user_id):
+    if await backplane().presence.leave(room_hash, user.user_id):
         await broker().publish(channel, status_event(user, "Offline"))
 
 

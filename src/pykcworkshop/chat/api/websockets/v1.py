@@ -34,7 +34,8 @@ from quart import Blueprint
 
 from pykcworkshop.chat.api.websockets.handshake import admit, admit_dm_partner, admit_room_member
 from pykcworkshop.chat.api.websockets.socket import present, serve, status_event
-from pykcworkshop.chat.channels import broker, dm_channel, room_channel
+from pykcworkshop.chat.backplane import broker
+from pykcworkshop.chat.channels import dm_channel, room_channel
 from pykcworkshop.chat.constants import (
     CHAT_RATE,
     HISTORY_RATE,

@@ -1,10 +1,10 @@
 """Redis broker backend: share broker channels between processes and hosts.
 
-:class:`RedisBackend` implements :class:`~pykcworkshop.chat.broker.BrokerBackend`:
+:class:`RedisBackend` implements :class:`~.pubsub.BrokerBackend`:
 
 * One dedicated Redis connection per process carries every SUBSCRIBE of that process
-  (the front :class:`~pykcworkshop.chat.broker.Broker` subscribes a channel here only
-  for its first local subscriber, and fans each event out locally).
+  (the front :class:`~.pubsub.Broker` subscribes a channel here only for its first local
+  subscriber, and fans each event out locally).
 * Publishing goes through a small, separate connection pool, so publishes never queue
   behind the reader (and RESP2 connections in pub/sub mode cannot PUBLISH at all).
 * If the pub/sub connection is lost (Redis restarted, ``CLIENT KILL TYPE pubsub``, a
@@ -27,16 +27,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import RedisError
 
-from pykcworkshop.chat.broker import Event
+from pykcworkshop.chat.backplane import _redis
+from pykcworkshop.chat.backplane._redis import REDIS_ERRORS, RedisError
+from pykcworkshop.chat.backplane.pubsub import Event
 
 log = logging.getLogger(__name__)
-
-#: Errors that mean "Redis is unreachable or the connection broke".
-_CONNECTION_ERRORS = (RedisError, OSError, TimeoutError)
 #: While messages are being dropped, log at most one line per this many seconds.
 _DROP_REPORT_INTERVAL = 5.0
 
@@ -94,18 +90,18 @@ class RedisBackend:
         Waits (at most ``connect_timeout``) for the first pub/sub connection; if Redis
         is down at start-up the reader keeps retrying in the background.
         """
-        options: dict[str, Any] = {
-            "socket_connect_timeout": self.connect_timeout,
-            "socket_timeout": self.command_timeout,
-            "socket_keepalive": True,
-        }
-        self._publisher = Redis.from_url(
-            self.url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2), **options
+        self._publisher = _redis.client(
+            self.url, connect_timeout=self.connect_timeout, command_timeout=self.command_timeout
         )
         # No retries inside redis-py for the pub/sub connection: ``_run`` reconnects
         # (with backoff, logging, re-subscribing) when anything fails.
-        self._subscriber = Redis.from_url(
-            self.url, retry=Retry(NoBackoff(), 0), client_name=self.client_name, **options
+        self._subscriber = _redis.client(
+            self.url,
+            connect_timeout=self.connect_timeout,
+            command_timeout=self.command_timeout,
+            retries=0,
+            backoff=False,
+            client_name=self.client_name,
         )
         self._reader = asyncio.create_task(self._run(), name="redis broker reader")
         with suppress(TimeoutError):
@@ -123,7 +119,7 @@ class RedisBackend:
         await self._drop_pubsub()
         for client in (self._publisher, self._subscriber):
             if client is not None:
-                with suppress(*_CONNECTION_ERRORS):
+                with suppress(*REDIS_ERRORS):
                     await client.aclose()
         self._publisher = self._subscriber = None
         for waiters in self._confirmations.values():
@@ -173,7 +169,7 @@ class RedisBackend:
             return
         try:
             await self._publisher.publish(channel, message)
-        except _CONNECTION_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             self._dropped(channel, f"Redis publish failed: {exc!r}")
 
     async def next_published(self) -> Event:
@@ -190,11 +186,7 @@ class RedisBackend:
     @property
     def _safe_url(self) -> str:
         """The URL without credentials, for logs."""
-        head, sep, tail = self.url.rpartition("@")
-        if not sep:
-            return self.url
-        scheme, _, _ = head.partition("://")
-        return f"{scheme}://***@{tail}"
+        return _redis.safe_url(self.url)
 
     def _dropped(self, channel: str, reason: str) -> None:
         """Count a dropped message; log the first at once, then a summary every few seconds."""
@@ -220,7 +212,7 @@ class RedisBackend:
                     await pubsub.subscribe(channel)
                 else:
                     await pubsub.unsubscribe(channel)
-            except _CONNECTION_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 # The reader notices the broken connection, reconnects and subscribes
                 # every channel in ``self._channels`` again.
                 log.warning("Redis broker could not %s %s: %r", command, channel, exc)
@@ -232,7 +224,7 @@ class RedisBackend:
             self._live.clear()
             pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            with suppress(*_CONNECTION_ERRORS):
+            with suppress(*REDIS_ERRORS):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _run(self) -> None:
@@ -242,7 +234,7 @@ class RedisBackend:
             started = time.monotonic()
             try:
                 await self._session()
-            except _CONNECTION_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 log.warning("Redis broker connection lost (%r); reconnecting", exc)
             except Exception:
                 # Never let the reader die: without it this process hears nothing.

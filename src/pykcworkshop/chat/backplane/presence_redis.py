@@ -32,13 +32,11 @@ from contextlib import suppress
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError
+
+from pykcworkshop.chat.backplane import _redis
+from pykcworkshop.chat.backplane._redis import REDIS_ERRORS, RedisError
 
 log = logging.getLogger(__name__)
-
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 # KEYS[1] procs; ARGV[1] process id, ARGV[2] ttl ms. Returns 1 if the registration had
 # lapsed (or never existed), so the caller writes its counts back.
@@ -137,13 +135,7 @@ class RedisPresence:
 
     async def connect(self) -> None:
         """Register this process and start its heartbeat (Redis may still be down)."""
-        self._client = Redis.from_url(
-            self.url,
-            socket_connect_timeout=2.0,
-            socket_timeout=5.0,
-            socket_keepalive=True,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-        )
+        self._client = _redis.client(self.url)
         for name, source in (
             ("register", _REGISTER),
             ("arrive", _ARRIVE),
@@ -169,9 +161,9 @@ class RedisPresence:
                     pipe.hdel(self._key(*pair), self.process_id)
                 pipe.zrem(self._procs_key, self.process_id)
                 await pipe.execute()
-        except _REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             log.warning("presence: could not withdraw this process from Redis: %r", exc)
-        with suppress(*_REDIS_ERRORS):
+        with suppress(*REDIS_ERRORS):
             await self._client.aclose()
         self._client = None
 
@@ -187,7 +179,7 @@ class RedisPresence:
                 return
             try:
                 await self._script("arrive", [self._key(room, user_id)], [self.process_id, self._key_ttl_ms])
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 self._failed("arrive", exc)
 
     async def leave(self, room: str, user_id: int) -> bool:
@@ -209,7 +201,7 @@ class RedisPresence:
                         "leave", [self._key(*pair), self._procs_key], [self.process_id]
                     )
                     return bool(int(result))
-                except _REDIS_ERRORS as exc:
+                except REDIS_ERRORS as exc:
                     self._failed("leave", exc)
             self._dirty = True
             if locally_last:
@@ -255,7 +247,7 @@ class RedisPresence:
         was_reachable = self._reachable
         try:
             await self._beat()
-        except _REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             self._dirty = True
             self._reachable = False
             if was_reachable:

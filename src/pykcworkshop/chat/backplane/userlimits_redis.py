@@ -15,15 +15,12 @@ import time
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
-from pykcworkshop.chat.userlimits import MemoryUserLimiter
+from pykcworkshop.chat.backplane import _redis
+from pykcworkshop.chat.backplane._redis import REDIS_ERRORS
+from pykcworkshop.chat.backplane.userlimits import MemoryUserLimiter
 
 log = logging.getLogger(__name__)
-
-_REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 #: After a failure, how long to use local buckets before trying Redis again (seconds).
 RETRY_AFTER = 5.0
 
@@ -60,12 +57,10 @@ class RedisUserLimiter:
 
     async def connect(self) -> None:
         """Create the client (connections open on first use)."""
-        self._client = Redis.from_url(
-            self.url,
-            socket_connect_timeout=1.0,
-            socket_timeout=2.0,
-            socket_keepalive=True,
-            retry=Retry(NoBackoff(), 1),
+        # Short timeouts, one quick retry: a limit check sits in the path of every frame,
+        # and on failure the local buckets answer instead.
+        self._client = _redis.client(
+            self.url, connect_timeout=1.0, command_timeout=2.0, retries=1, backoff=False
         )
         self._script = self._client.register_script(_TAKE)
 
@@ -83,7 +78,7 @@ class RedisUserLimiter:
             return await self._fallback.allow(key, rate=rate, burst=burst)
         try:
             allowed = await self._script(keys=[self.prefix + key], args=[rate, burst])
-        except _REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             if self._down_until == 0.0:
                 log.error("per-user limits: Redis failed (%r); using this process's buckets", exc)
             self._down_until = time.monotonic() + RETRY_AFTER

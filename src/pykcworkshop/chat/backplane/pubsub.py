@@ -1,10 +1,12 @@
 """Pub/sub broker: fans out room events to every subscribed websocket.
 
-One front class, :class:`Broker`, owns local fan-out; a small backend moves messages
-between processes. ``memory://`` needs no backend: everything stays in this process and a
-publish is delivered to the local subscribers at once, with no background task (so an app
-whose event loop is simply closed leaves nothing pending). ``redis://`` (see
-:mod:`pykcworkshop.chat.broker_redis`) shares channels between processes and hosts.
+One front class, :class:`Broker`, owns local fan-out; a small backend, handed to it,
+moves messages between processes. Without a backend everything stays in this process and
+a publish is delivered to the local subscribers at once, with no background task (so an
+app whose event loop is simply closed leaves nothing pending);
+:class:`~pykcworkshop.chat.backplane.pubsub_redis.RedisBackend` shares channels between
+processes and hosts. (:func:`pykcworkshop.chat.backplane.backplane_for` picks from
+``BROKER_URL``.)
 
 Each subscriber has a bounded queue. A publish never waits for a subscriber: if one has
 fallen :data:`~pykcworkshop.chat.constants.SUBSCRIBER_QUEUE_SIZE` messages behind, it is
@@ -13,7 +15,7 @@ so one slow client can never delay a room.
 
 >>> import asyncio
 >>> async def demo():
-...     broker = Broker("memory://")
+...     broker = Broker()
 ...     await broker.connect()
 ...     async with broker.subscribe("room:1") as subscriber:
 ...         await broker.publish("room:1", {"hello": "world"})
@@ -32,7 +34,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any, NamedTuple, Protocol
-from urllib.parse import urlsplit
 
 from pykcworkshop.chat.constants import SUBSCRIBER_QUEUE_SIZE
 
@@ -131,29 +132,20 @@ class Subscriber:
         return await self.get()
 
 
-def _backend_for(url: str) -> BrokerBackend | None:
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return None
-    if scheme in ("redis", "rediss"):
-        # Imported only when chosen, so the redis package stays optional.
-        from pykcworkshop.chat.broker_redis import RedisBackend
-
-        return RedisBackend(url)
-    raise ValueError(f"unsupported BROKER_URL scheme {scheme!r} (use memory:// or redis://)")
-
-
 class Broker:
     """Publish JSON events to channels and subscribe to them with bounded queues.
 
-    The shape follows encode/broadcaster: ``await broker.publish(channel, event)``, and
+    The shape follows encode/broadcaster: ``Broker(backend)``, then
+    ``await broker.publish(channel, event)``, and
     ``async with broker.subscribe(channel) as subscriber: async for message in subscriber``.
+    Without a backend (``Broker()``) it serves this process only.
     """
 
-    def __init__(self, url: str = "memory://", *, capacity: int = SUBSCRIBER_QUEUE_SIZE) -> None:
-        self.url = url
+    def __init__(
+        self, backend: BrokerBackend | None = None, *, capacity: int = SUBSCRIBER_QUEUE_SIZE
+    ) -> None:
         self.capacity = capacity
-        self._backend = _backend_for(url)
+        self._backend = backend
         #: Local subscribers per channel; a channel is listed only while it has some.
         self._subscribers: dict[str, set[Subscriber]] = {}
         #: Channels the backend is subscribed to (reference-counted by ``_subscribers``).
@@ -161,6 +153,11 @@ class Broker:
         self._reader: asyncio.Task[None] | None = None
         # Serializes backend (un)subscribe calls, so they reach the backend in order.
         self._lock = asyncio.Lock()
+
+    @property
+    def backend(self) -> BrokerBackend | None:
+        """The backend that moves messages between processes; None in a single process."""
+        return self._backend
 
     async def connect(self) -> None:
         """Connect the backend (if any) and start delivering its events locally."""

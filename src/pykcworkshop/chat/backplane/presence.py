@@ -1,14 +1,13 @@
 """Who is connected to which room's member-status socket, to know a user's *last* one.
 
-``memory://`` counts connections in this process. With ``redis://`` the count must be
-shared by every process (see :mod:`pykcworkshop.chat.presence_redis`).
+:class:`MemoryPresence` counts connections in this process. With ``redis://`` the count
+must be shared by every process (see :mod:`pykcworkshop.chat.backplane.presence_redis`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Protocol
-from urllib.parse import urlsplit
 
 
 class Presence(Protocol):
@@ -25,7 +24,7 @@ class Presence(Protocol):
 class MemoryPresence:
     """Connection counts of this process only."""
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self) -> None:
         self._connections: Counter[tuple[str, int]] = Counter()
 
     async def connect(self) -> None:
@@ -50,15 +49,3 @@ class MemoryPresence:
     def count(self, room: str, user_id: int) -> int:
         """Return how many connections ``user_id`` has to ``room``."""
         return self._connections[room, user_id]
-
-
-def presence_for(url: str) -> Presence:
-    """Return the presence tracker that matches a ``BROKER_URL``."""
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return MemoryPresence(url)
-    if scheme in ("redis", "rediss"):
-        from pykcworkshop.chat.presence_redis import RedisPresence
-
-        return RedisPresence(url)
-    raise ValueError(f"unsupported BROKER_URL scheme {scheme!r} (use memory:// or redis://)")

@@ -1,16 +1,16 @@
 """Per-user rate limits that hold across every connection (and, with Redis, every process).
 
-The per-connection token buckets in :mod:`pykcworkshop.chat.ratelimit` cannot stop one
+The per-connection token buckets in :mod:`pykcworkshop.chat.backplane.ratelimit` cannot stop one
 user who opens many connections, possibly to different server processes. A
 :class:`UserLimiter` keeps one token bucket per key (e.g. ``"42:chat-message"``: user 42's
 chat messages, whichever socket or process they come through):
 
 * ``memory://`` — :class:`MemoryUserLimiter`, buckets of this process only;
-* ``redis://`` — :class:`~pykcworkshop.chat.userlimits_redis.RedisUserLimiter`, buckets in
-  Redis shared by every process (an atomic Lua script on the Redis clock).
+* ``redis://`` — :class:`~pykcworkshop.chat.backplane.userlimits_redis.RedisUserLimiter`,
+  buckets in Redis shared by every process (an atomic Lua script on the Redis clock).
 
 >>> import asyncio
->>> limiter = user_limiter_for("memory://")
+>>> limiter = MemoryUserLimiter()
 >>> async def burst():
 ...     return [await limiter.allow("7:chat-message", rate=1.0, burst=2) for _ in range(3)]
 >>> asyncio.run(burst())
@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import time
 from typing import Protocol
-from urllib.parse import urlsplit
 
-from pykcworkshop.chat.ratelimit import TokenBucket
+from pykcworkshop.chat.backplane.ratelimit import TokenBucket
 
 
 class UserLimiter(Protocol):
@@ -42,7 +41,7 @@ class MemoryUserLimiter:
     #: Look for idle buckets to forget every this many calls.
     _SWEEP_EVERY = 1024
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self) -> None:
         # key -> (bucket, when it was last used)
         self._buckets: dict[str, tuple[TokenBucket, float]] = {}
         self._calls = 0
@@ -76,15 +75,3 @@ class MemoryUserLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
-
-
-def user_limiter_for(url: str) -> UserLimiter:
-    """Return the per-user limiter that matches a ``BROKER_URL``."""
-    scheme = urlsplit(url).scheme
-    if scheme == "memory":
-        return MemoryUserLimiter(url)
-    if scheme in ("redis", "rediss"):
-        from pykcworkshop.chat.userlimits_redis import RedisUserLimiter
-
-        return RedisUserLimiter(url)
-    raise ValueError(f"unsupported BROKER_URL scheme {scheme!r} (use memory:// or redis://)")
