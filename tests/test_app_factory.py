@@ -11,7 +11,7 @@ from quart import Quart
 
 import pykcworkshop
 from pykcworkshop.chat import db
-from pykcworkshop.chat.db import sessions
+from pykcworkshop.chat.db import engine
 from pykcworkshop.chat.tokens import generate_csrf
 from tests.clients import API, unique_name
 
@@ -35,9 +35,9 @@ CONTRACT_ROUTES = {
 def keep_db_engine() -> Iterator[None]:
     """Put back the data layer's engine afterwards: async_create_app() re-points the
     module-wide engine, which other tests in this process use for the live server's database."""
-    saved = sessions._engine, sessions._sessionmaker
+    saved = engine._engine, engine._sessionmaker
     yield
-    sessions._engine, sessions._sessionmaker = saved
+    engine._engine, engine._sessionmaker = saved
 
 
 @pytest.fixture

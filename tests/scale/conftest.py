@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from pykcworkshop.chat import db
-from pykcworkshop.chat.db import sessions
+from pykcworkshop.chat.db import engine
 from tests.scale import databases
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -73,14 +73,14 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
 @asynccontextmanager
 async def data_layer_on(url: str) -> AsyncIterator[None]:
     """Point the data layer at ``url`` (tables created); restore the previous engine after."""
-    saved = sessions._engine, sessions._sessionmaker
+    saved = engine._engine, engine._sessionmaker
     db.connect(url)
     try:
         await db.initialize()
         yield
     finally:
         await db.dispose()
-        sessions._engine, sessions._sessionmaker = saved
+        engine._engine, engine._sessionmaker = saved
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, SYSTEM_USER_NAME
-from pykcworkshop.chat.db import sessions
+from pykcworkshop.chat.db import engine
 from pykcworkshop.chat.db.models import Base, ChatMessage, User
 from tests.scale import databases
 from tests.scale.conftest import data_layer_on
@@ -63,7 +63,7 @@ async def test_initialize_creates_every_table_and_the_system_user(data_layer: st
 
 async def test_workers_starting_at_once_on_an_empty_database(pg_url: str) -> None:
     # PostgreSQL only: several workers are what it is for (SQLite serves one process).
-    saved = sessions._engine, sessions._sessionmaker
+    saved = engine._engine, engine._sessionmaker
     db.connect(pg_url)
     try:
         # What `hypercorn --workers N` does on first start: N initialize() at once.
@@ -73,7 +73,7 @@ async def test_workers_starting_at_once_on_an_empty_database(pg_url: str) -> Non
         assert len(systems) == 1
     finally:
         await db.dispose()
-        sessions._engine, sessions._sessionmaker = saved
+        engine._engine, engine._sessionmaker = saved
 
 
 @pytest.mark.parametrize(

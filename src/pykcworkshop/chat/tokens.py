@@ -140,7 +140,7 @@ def read_user_token(token: object, now: datetime | None = None) -> UserTokenClai
     """Return the claims of an authentic, unexpired session token, else None.
 
     This checks signature and expiry only; whether the token is still the user's current,
-    unrevoked token is the data layer's question (see ``db.sessions.authenticate``).
+    unrevoked token is the data layer's question (see ``db.queries.authenticate``).
     """
     payload = _loads(_USER_TOKEN_SALT, token)
     if not isinstance(payload, dict):

@@ -6,24 +6,20 @@ True
 """
 
 from pykcworkshop.chat.db import models
+from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_session, initialize
 from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken
-from pykcworkshop.chat.db.sessions import (
+from pykcworkshop.chat.db.queries import (
     AlreadyMember,
     NameTaken,
     add_user_to_room,
     authenticate,
-    connect,
     create_chat_message,
     create_room,
     create_user,
-    dispose,
-    get_engine,
     get_history,
     get_room_by_id,
-    get_session,
     get_user_by_id,
     get_user_by_name,
-    initialize,
     is_member,
     join_room,
     login,

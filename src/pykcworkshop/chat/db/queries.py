@@ -1,4 +1,4 @@
-"""The engine, sessions and query helpers of the data layer.
+"""The query helpers of the data layer: users, rooms, memberships, messages, history.
 
 Helpers take an ``AsyncSession`` first and do not commit unless their own consistency
 needs it; the caller commits. They flush where needed so that returned objects carry ids.
@@ -6,44 +6,21 @@ needs it; the caller commits. They flush where needed so that returned objects c
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError, NoResultFound
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from pykcworkshop.chat import tokens
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
-from pykcworkshop.chat.db.models import (
-    Base,
-    ChatMessage,
-    Room,
-    User,
-    UserToken,
-    message_json,
-    room_members,
-)
+from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, message_json, room_members
 from pykcworkshop.chat.validation import name_key
 from pykcworkshop.utils import now
-
-log = logging.getLogger(__name__)
-
-_engine: AsyncEngine | None = None
-_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-
-#: Milliseconds SQLite waits on a locked database before giving up.
-SQLITE_BUSY_TIMEOUT_MS = 5000
-#: PostgreSQL advisory lock held while creating tables, so that N server processes
-#: starting at once on an empty database do not race to CREATE TABLE.
-SCHEMA_LOCK_KEY = 0x70796B63  # "pykc"
-#: How often initialize() tries to create the tables when other processes race it (SQLite).
-SCHEMA_ATTEMPTS = 5
 
 
 class NameTaken(ValueError):
@@ -52,82 +29,6 @@ class NameTaken(ValueError):
 
 class AlreadyMember(ValueError):
     """The user is already a member of the room."""
-
-
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
-    # the busy timeout makes concurrent writers wait instead of failing at once.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def connect(db_uri: str, debug: bool = False) -> None:
-    """(Re)point the module's engine at ``db_uri``, an SQLAlchemy async URL."""
-    global _engine, _sessionmaker
-    url = make_url(db_uri)
-    options: dict[str, Any] = {"echo": debug, "pool_pre_ping": url.get_backend_name() != "sqlite"}
-    _engine = create_async_engine(url, **options)
-    if url.get_backend_name() == "sqlite":
-        event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
-    # expire_on_commit=False: returned objects stay readable after the caller commits.
-    _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
-
-
-def get_engine() -> AsyncEngine:
-    """Return the engine set by :func:`connect`."""
-    if _engine is None:
-        raise RuntimeError("database not connected: call pykcworkshop.chat.db.connect() first")
-    return _engine
-
-
-async def dispose() -> None:
-    """Close every pooled connection of the current engine."""
-    if _engine is not None:
-        await _engine.dispose()
-
-
-def get_session() -> AsyncSession:
-    """Return a new session; use it as ``async with db.get_session() as session:``."""
-    if _sessionmaker is None:
-        raise RuntimeError("database not connected: call pykcworkshop.chat.db.connect() first")
-    return _sessionmaker()
-
-
-async def initialize(drop_tables: bool = False) -> None:
-    """Create the tables (dropping them first if asked) and the built-in System user.
-
-    Safe when several processes start at once (``hypercorn --workers N``) on an empty
-    database: PostgreSQL serializes them with an advisory lock; SQLite has no such lock,
-    so a process that loses the race to CREATE TABLE checks again.
-    """
-    for attempt in range(SCHEMA_ATTEMPTS):
-        try:
-            await _create_tables(drop_tables)
-            break
-        except OperationalError as error:
-            if "already exists" not in str(error) or attempt == SCHEMA_ATTEMPTS - 1:
-                raise
-    async with get_session() as session:
-        exists = await session.scalar(select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)))
-        if exists is None:
-            session.add(User(name=SYSTEM_USER_NAME, name_key=name_key(SYSTEM_USER_NAME)))
-            try:
-                await session.commit()
-            except IntegrityError:  # another process created it first
-                await session.rollback()
-
-
-async def _create_tables(drop_tables: bool) -> None:
-    async with get_engine().begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-        if drop_tables:
-            await conn.run_sync(Base.metadata.drop_all)
-        await conn.run_sync(Base.metadata.create_all)
 
 
 async def create_user(

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import NoResultFound, StatementError
 
 from pykcworkshop.chat import db
@@ -339,18 +339,6 @@ async def test_add_user_to_missing_room_raises_no_result_found():
             await db.add_user_to_room(session, user_id=user.id, room_id="no-such-room-hash")
 
 
-async def test_initialize_is_idempotent_and_keeps_data():
-    user = await new_user()
-    await db.initialize()
-    await db.initialize()
-    async with db.get_session() as session:
-        systems = await session.scalar(
-            select(func.count()).select_from(db.User).where(func.lower(db.User.name) == "system")
-        )
-        assert systems == 1
-        assert (await db.get_user_by_id(session, user.id)).name == user.name
-
-
 # ------------------------------------------------------------------ messages and history
 
 
@@ -440,22 +428,3 @@ async def test_history_without_cursor_is_strict_about_a_shared_timestamp():
     room, _ = await room_with_messages(-1, 0, 0, 1)
     assert contents(await history(room.id, T0)) == ["m0"]
     assert contents(await history(room.id, T0, newer=True)) == ["m3"]
-
-
-def test_initialize_is_safe_when_processes_start_together(tmp_path):
-    """Like `hypercorn --workers 4` on a fresh SQLite file: every process starts cleanly."""
-    import subprocess
-    import sys
-
-    script = (
-        "import asyncio, sys\n"
-        "from pykcworkshop.chat import db\n"
-        "db.connect(sys.argv[1])\n"
-        "asyncio.run(db.initialize())\n"
-    )
-    uri = f"sqlite+aiosqlite:///{tmp_path / 'race.sqlite3'}"
-    workers = [
-        subprocess.Popen([sys.executable, "-c", script, uri], stderr=subprocess.PIPE) for _ in range(4)
-    ]
-    failures = [worker.communicate(timeout=60)[1].decode() for worker in workers if worker.wait(60) != 0]
-    assert not failures, failures[0]
