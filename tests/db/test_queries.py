@@ -52,13 +52,13 @@ async def room_with_messages(*offsets: float) -> tuple[db.Room, list[int]]:
     return room, [message.id for message in messages]
 
 
-async def history(room_id: str, before: datetime, chunk_size: int = 100, **kwargs) -> list[dict]:
+async def history(room_id: str, before: datetime, chunk_size: int = 100, **kwargs) -> list[db.MessageRow]:
     async with db.get_session() as session:
         return await db.get_history(session, room_id=room_id, before=before, chunk_size=chunk_size, **kwargs)
 
 
-def contents(messages: list[dict]) -> list[str]:
-    return [message["content"] for message in messages]
+def contents(messages: list[db.MessageRow]) -> list[str]:
+    return [message.content for message in messages]
 
 
 # ------------------------------------------------------------------ one flow, one commit
@@ -264,12 +264,11 @@ async def test_timestamps_round_trip_as_aware_utc():
     assert stored.timestamp.microsecond == 891011
 
 
-async def test_history_timestamps_are_iso_8601_with_utc_offset():
+async def test_history_timestamps_are_aware_utc():
     room, _ = await room_with_messages(0)
     (message,) = await history(room.id, T0 + timedelta(seconds=1))
-    parsed = datetime.fromisoformat(message["timestamp"])
-    assert parsed.utcoffset() == timedelta(0)
-    assert parsed == T0
+    assert message.timestamp.utcoffset() == timedelta(0)
+    assert message.timestamp == T0
 
 
 async def test_message_timestamp_defaults_to_now_in_utc():
@@ -316,7 +315,7 @@ async def test_add_user_to_room_writes_join_message_by_system():
     async with db.get_session() as session:
         system = await db.get_user_by_name(session, SYSTEM_USER_NAME)
     messages = await history(room.id, datetime.now(UTC) + timedelta(days=1))
-    assert [(m["content"], m["user_name"], m["user_id"]) for m in messages] == [
+    assert [(m.content, m.author_name, m.author_id) for m in messages] == [
         (f"{guest.name} has joined the chat.", "System", system.id)
     ]
 
@@ -387,40 +386,36 @@ async def test_history_has_only_this_rooms_messages():
     assert contents(await history(room.id, T0 + timedelta(seconds=10))) == ["m1", "m0"]
 
 
-async def test_history_message_shape():
+async def test_history_rows_carry_the_message_and_its_author():
     room, (message_id,) = await room_with_messages(0)
     (message,) = await history(room.id, T0 + timedelta(seconds=1))
-    assert {"user_name", "user_id", "content", "timestamp"} <= set(message)
-    assert message["user_id"] == room.owner_id
-    assert message["user_name"] == room.owner.name
-    assert message["content"] == "m0"
-    assert message.get("id", message_id) == message_id
+    assert message == db.MessageRow(message_id, room.owner_id, room.owner.name, "m0", T0)
 
 
-async def page_through(room_id: str, *, newer: bool, chunk_size: int, start: datetime) -> list[dict]:
+async def page_through(room_id: str, *, newer: bool, chunk_size: int, start: datetime) -> list[db.MessageRow]:
     """Return the whole history from ``start``, fetched page by page as a client would."""
-    seen: list[dict] = []
+    seen: list[db.MessageRow] = []
     before, cursor = start, None
     for _ in range(100):  # a broken cursor could page forever
         page = await history(room_id, before, chunk_size=chunk_size, newer=newer, cursor_id=cursor)
         if not page:
             return seen
         seen.extend(page)
-        before, cursor = datetime.fromisoformat(page[-1]["timestamp"]), page[-1]["id"]
-    raise AssertionError(f"paging never ended; seen {[message['id'] for message in seen][:20]}...")
+        before, cursor = page[-1].timestamp, page[-1].id
+    raise AssertionError(f"paging never ended; seen {[message.id for message in seen][:20]}...")
 
 
 async def test_history_cursor_pages_through_ties_older():
     """Messages sharing one timestamp are neither skipped nor repeated across pages."""
     room, ids = await room_with_messages(-1, 0, 0, 0, 0, 0, 1)
     seen = await page_through(room.id, newer=False, chunk_size=2, start=T0 + timedelta(seconds=5))
-    assert [message["id"] for message in seen] == list(reversed(ids))
+    assert [message.id for message in seen] == list(reversed(ids))
 
 
 async def test_history_cursor_pages_through_ties_newer():
     room, ids = await room_with_messages(-1, 0, 0, 0, 0, 0, 1)
     seen = await page_through(room.id, newer=True, chunk_size=2, start=T0 - timedelta(seconds=5))
-    assert [message["id"] for message in seen] == ids
+    assert [message.id for message in seen] == ids
 
 
 async def test_history_without_cursor_is_strict_about_a_shared_timestamp():

@@ -21,7 +21,7 @@ UNKNOWN_ROOMS = {
 }
 
 
-async def history_of(room_hash: str) -> list[dict[str, object]]:
+async def history_of(room_hash: str) -> list[db.MessageRow]:
     """Return every message of a room, oldest first, read through the data layer."""
     async with db.get_session() as session:
         return await db.get_history(
@@ -195,12 +195,12 @@ async def test_join_room_writes_system_join_message(api, seed, user):
     room_hash = await seed.room(await seed.user())
     await api.put(f"/room/{room_hash}/join", headers=bearer(user))
     history = await history_of(room_hash)
-    joins = [message for message in history if message["content"] == f"{user.name} has joined the chat."]
+    joins = [message for message in history if message.content == f"{user.name} has joined the chat."]
     assert len(joins) == 1
     async with db.get_session() as session:
         system = await db.get_user_by_name(session, "System")
-    assert joins[0]["user_name"] == "System"
-    assert joins[0]["user_id"] == system.id
+    assert joins[0].author_name == "System"
+    assert joins[0].author_id == system.id
 
 
 async def test_join_room_twice_is_rejected(api, seed, user):
@@ -213,7 +213,7 @@ async def test_join_room_twice_writes_only_one_join_message(api, seed, user):
     room_hash = await seed.room(await seed.user())
     await api.put(f"/room/{room_hash}/join", headers=bearer(user))
     await api.put(f"/room/{room_hash}/join", headers=bearer(user))
-    contents = [message["content"] for message in await history_of(room_hash)]
+    contents = [message.content for message in await history_of(room_hash)]
     assert contents.count(f"{user.name} has joined the chat.") == 1
 
 

@@ -20,6 +20,7 @@ from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, SYSTEM_USER_NAME
 from pykcworkshop.chat.db import engine
 from pykcworkshop.chat.db.models import Base, ChatMessage, User
+from pykcworkshop.chat.messages import stored_message_json
 from tests.scale import databases
 from tests.scale.conftest import data_layer_on
 
@@ -137,7 +138,7 @@ async def test_timestamps_are_aware_utc_with_microseconds(data_layer: str) -> No
         assert loaded is not None
         assert loaded.timestamp == T0 and loaded.timestamp.utcoffset() == timedelta(0)
         assert loaded.timestamp.microsecond == 123456
-        assert loaded.to_json()["timestamp"] == "2024-05-01T12:00:00.123456+00:00"
+        assert stored_message_json(loaded)["timestamp"] == "2024-05-01T12:00:00.123456+00:00"
         token = (await db.get_user_by_id(session, user.id)).token
         assert token.expires_at.tzinfo is not None
         with pytest.raises(Exception, match="timezone-aware"):
@@ -155,7 +156,7 @@ async def test_long_non_ascii_content_fits(data_layer: str) -> None:
         await db.create_chat_message(session, author_id=user.id, room_id=room.id, content=content)
         await session.commit()
         history = await db.get_history(session, room_id=room.id, before=datetime.now(UTC), chunk_size=1)
-    assert history[0]["content"] == content
+    assert history[0].content == content
 
 
 async def test_history_pages_agree_on_both_engines(data_layer: str) -> None:
@@ -178,25 +179,24 @@ async def test_history_pages_agree_on_both_engines(data_layer: str) -> None:
         await session.commit()
 
         newest = await db.get_history(session, room_id=room.id, before=T0 + timedelta(days=1), chunk_size=3)
-        assert [m["content"] for m in newest] == ["m9", "m8", "m7"]
+        assert [m.content for m in newest] == ["m9", "m8", "m7"]
         # Strictly older than the boundary timestamp: m4 and m5 share T0+2s.
         older = await db.get_history(
             session, room_id=room.id, before=T0 + timedelta(seconds=2), chunk_size=10
         )
-        assert [m["content"] for m in older] == ["m3", "m2", "m1", "m0"]
+        assert [m.content for m in older] == ["m3", "m2", "m1", "m0"]
         newer = await db.get_history(session, room_id=room.id, before=T0, chunk_size=3, newer=True)
-        assert [m["content"] for m in newer] == ["m2", "m3", "m4"]
+        assert [m.content for m in newer] == ["m2", "m3", "m4"]
 
         # Paging by cursor visits each message once, even across shared timestamps.
         seen: list[str] = []
         page = newest
         while page:
-            seen += [m["content"] for m in page]
+            seen += [m.content for m in page]
             last = page[-1]
             page = await db.get_history(
-                session, room_id=room.id, before=datetime.fromisoformat(last["timestamp"]), chunk_size=3,
-                cursor_id=last["id"],
-            )  # fmt: skip
+                session, room_id=room.id, before=last.timestamp, chunk_size=3, cursor_id=last.id
+            )
     assert seen == [f"m{n}" for n in range(9, -1, -1)]
 
 

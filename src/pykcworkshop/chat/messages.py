@@ -1,4 +1,8 @@
-"""Chat and direct messages: checking content, storing, and answering chat-history requests."""
+"""Chat and direct messages: checking content, storing, history, and the shape clients receive.
+
+The message object (docs/protocol.md, "Message objects") is built here and only here; the
+data layer returns rows and models and knows nothing of it.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,54 @@ from typing import Any, TypeGuard
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
-from pykcworkshop.chat.db.models import message_json
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.chat.validation import content_problem
 from pykcworkshop.utils import now
+
+
+def message_json(
+    *, message_id: int | None, user_id: int, user_name: str, content: str, timestamp: datetime
+) -> dict[str, Any]:
+    """Return a message object in the shape clients receive; ``id`` only when stored.
+
+    >>> message_json(message_id=None, user_id=3, user_name="Ada", content="hi",
+    ...              timestamp=datetime(2024, 5, 1, 12, tzinfo=UTC))
+    {'user_name': 'Ada', 'user_id': 3, 'content': 'hi', 'timestamp': '2024-05-01T12:00:00+00:00'}
+    """
+    body: dict[str, Any] = {
+        "user_name": user_name,
+        "user_id": user_id,
+        "content": content,
+        "timestamp": timestamp.astimezone(UTC).isoformat(),
+    }
+    if message_id is not None:
+        body["id"] = message_id
+    return body
+
+
+def stored_message_json(message: db.ChatMessage) -> dict[str, Any]:
+    """Return the message object of a stored message (its ``author`` is loaded eagerly)."""
+    return message_json(
+        message_id=message.id,
+        user_id=message.author_id,
+        user_name=message.author.name,
+        content=message.content,
+        timestamp=message.timestamp,
+    )
+
+
+def history_json(rows: list[db.MessageRow]) -> list[dict[str, Any]]:
+    """Return the message objects of history rows, in the same order."""
+    return [
+        message_json(
+            message_id=row.id,
+            user_id=row.author_id,
+            user_name=row.author_name,
+            content=row.content,
+            timestamp=row.timestamp,
+        )
+        for row in rows
+    ]
 
 
 def message_content_problem(value: object) -> str:
@@ -81,7 +129,7 @@ def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
 async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str, Any]]:
     """Return the room's messages that ``request`` asks for, as message objects."""
     async with db.get_session() as session:
-        return await db.get_history(
+        rows = await db.get_history(
             session,
             room_id=room_hash,
             before=request.before,
@@ -89,6 +137,7 @@ async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str
             newer=request.newer,
             cursor_id=request.cursor_id,
         )
+    return history_json(rows)
 
 
 async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str) -> dict[str, Any]:

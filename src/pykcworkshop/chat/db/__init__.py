@@ -10,6 +10,7 @@ from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_sessio
 from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken
 from pykcworkshop.chat.db.queries import (
     AlreadyMember,
+    MessageRow,
     NameTaken,
     add_user_to_room,
     authenticate,
@@ -33,6 +34,7 @@ from pykcworkshop.chat.db.queries import (
 __all__ = [
     "AlreadyMember",
     "ChatMessage",
+    "MessageRow",
     "NameTaken",
     "Room",
     "User",

@@ -11,7 +11,6 @@ stored ``casefold()`` key, because ``lower()`` differs between the two engines o
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -146,30 +145,5 @@ class ChatMessage(Base):
     author: Mapped[User] = relationship(lazy="joined")
     room: Mapped[Room] = relationship(lazy="joined")
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the message object sent to clients (CONTRACT §4)."""
-        return message_json(
-            message_id=self.id,
-            user_id=self.author_id,
-            user_name=self.author.name,
-            content=self.content,
-            timestamp=self.timestamp,
-        )
-
     def __repr__(self) -> str:
         return f"ChatMessage(id={self.id!r}, room_id={self.room_id!r})"
-
-
-def message_json(
-    *, message_id: int | None, user_id: int, user_name: str, content: str, timestamp: datetime
-) -> dict[str, Any]:
-    """Return a message object in the shape clients receive; ``id`` only when stored."""
-    body: dict[str, Any] = {
-        "user_name": user_name,
-        "user_id": user_id,
-        "content": content,
-        "timestamp": timestamp.astimezone(UTC).isoformat(),
-    }
-    if message_id is not None:
-        body["id"] = message_id
-    return body

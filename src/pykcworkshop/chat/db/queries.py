@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError, NoResultFound
@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from pykcworkshop.chat import tokens
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
-from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, message_json, room_members
+from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, room_members
 from pykcworkshop.chat.validation import name_key
 from pykcworkshop.utils import now
 
@@ -29,6 +29,17 @@ class NameTaken(ValueError):
 
 class AlreadyMember(ValueError):
     """The user is already a member of the room."""
+
+
+class MessageRow(NamedTuple):
+    """One message of a room's history, with its author's name."""
+
+    id: int
+    author_id: int
+    author_name: str
+    content: str
+    #: Aware UTC.
+    timestamp: datetime
 
 
 async def create_user(
@@ -246,8 +257,8 @@ async def get_history(
     chunk_size: int,
     newer: bool = False,
     cursor_id: int | None = None,
-) -> list[dict[str, Any]]:
-    """Return up to ``chunk_size`` message objects of a room next to ``before``.
+) -> list[MessageRow]:
+    """Return up to ``chunk_size`` messages of a room next to ``before``.
 
     ``newer`` false: the newest messages strictly older than ``before``, newest first;
     true: the oldest strictly newer, oldest first. With ``cursor_id``, the id of a message
@@ -279,8 +290,4 @@ async def get_history(
         .order_by(*(order if newer else (column.desc() for column in order)))
         .limit(chunk_size)
     )
-    rows = (await session.execute(query)).all()
-    return [
-        message_json(message_id=mid, user_id=uid, user_name=name, content=content, timestamp=ts)
-        for mid, uid, name, content, ts in rows
-    ]
+    return [MessageRow(*row) for row in (await session.execute(query)).all()]

@@ -23,6 +23,7 @@ from pykcworkshop.chat.api.http.helpers import (
 )
 from pykcworkshop.chat.backplane import broker
 from pykcworkshop.chat.channels import room_channel
+from pykcworkshop.chat.messages import stored_message_json
 from pykcworkshop.chat.validation import name_problem
 
 bp = Blueprint("http_v1", __name__, url_prefix="/chat/api/v1")
@@ -128,7 +129,7 @@ async def join_room(room_hash: str) -> Response:
         except db.AlreadyMember:
             raise bad_request("you are already a member of this room") from None
     # Members in the room see the newcomer's join message as it happens.
-    await broker().publish(room_channel(room.id, "chat-message"), message.to_json())
+    await broker().publish(room_channel(room.id, "chat-message"), stored_message_json(message))
     return jsonify({"room_token": room.id, "room_name": room.name})
 
 
