@@ -1,6 +1,6 @@
 """Scale-out figure: messages delivered per second, 1 process (memory://) vs 2 + Redis.
 
-Not a test. Starts real hypercorn processes (``tests.live_server``), puts ``--clients``
+Not a test. Starts real hypercorn processes (``tests.support.live_server``), puts ``--clients``
 members in one room (spread evenly over the processes), and has every member send
 client-sync frames at ``--rate`` per second (under the per-connection limit) for
 ``--seconds``; every frame goes to every member. Prints, per setup, the frames delivered
@@ -36,8 +36,9 @@ import websockets
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.clients import API, ws_connect  # noqa: E402
-from tests.live_server import LiveServer, server_env  # noqa: E402
+from tests.support import API  # noqa: E402
+from tests.support.live_server import LiveServer, server_env  # noqa: E402
+from tests.support.websockets import ws_connect  # noqa: E402
 
 DRAIN_TIMEOUT = 10.0
 _CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')

@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests` importable
 
 from pykcworkshop.chat import db  # noqa: E402
 from pykcworkshop.chat.db.models import ChatMessage  # noqa: E402
-from tests.e2e.helpers import CHROMIUM, DESKTOP, LAUNCH_ARGS  # noqa: E402
-from tests.live_server import LiveServer, server_env  # noqa: E402
+from tests.support.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS  # noqa: E402
+from tests.support.live_server import LiveServer, server_env  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "screenshot-chat.png"
 VIEWPORT = DESKTOP

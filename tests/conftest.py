@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf
-from tests.clients import Seeder
-from tests.live_server import LiveServer, server_env
-from tests.scale import databases
+from tests.support.live_server import LiveServer, live_backends, server_env
+from tests.support.seeding import Room, Seeder, seed_room
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,45 +33,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def backend_overrides() -> dict[str, str]:
-    """Return DB_URI/BROKER_URL overrides for the test server from PYKC_TEST_* variables."""
-    overrides = {}
-    for name in ("DB_URI", "BROKER_URL"):
-        value = os.environ.get(f"PYKC_TEST_{name}")
-        if value:
-            overrides[name] = value
-    return overrides
-
-
-@contextmanager
-def live_backends(config: pytest.Config) -> Iterator[dict[str, str]]:
-    """Yield the test server's DB_URI/BROKER_URL overrides for the session.
-
-    ``--pg`` (or ``PYKC_TEST_PG=1``, or ``PYKC_TEST_DB_URI`` naming a PostgreSQL server
-    without a database, e.g. ``postgresql+asyncpg://127.0.0.1/``) creates a fresh database
-    ``pykc_test_<random>`` for the run and drops it afterwards; ``--redis`` (or
-    ``PYKC_TEST_REDIS=1``) uses the Redis broker.
-    """
-    overrides = backend_overrides()
-    if config.getoption("--redis") or os.environ.get("PYKC_TEST_REDIS") == "1":
-        overrides["BROKER_URL"] = os.environ.get("PYKC_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    admin_url = databases.server_url_of(overrides.get("DB_URI", ""))
-    if admin_url is None and (config.getoption("--pg") or os.environ.get("PYKC_TEST_PG") == "1"):
-        admin_url = databases.pg_admin_url()
-    if admin_url is None:
-        yield overrides
-        return
-    with databases.fresh_database(admin_url) as url:
-        yield {**overrides, "DB_URI": url}
-
-
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[LiveServer]:
     """Start the app in hypercorn for the whole session; stop it by its pid at the end."""
     workdir = tmp_path_factory.mktemp("server")
-    with live_backends(pytestconfig) as overrides:
+    with live_backends(
+        pg=pytestconfig.getoption("--pg"), redis=pytestconfig.getoption("--redis")
+    ) as overrides:
         env = server_env(workdir, **overrides)
         server = LiveServer(workdir, env).start()
         # Sign tokens in this process exactly as the server does.
@@ -128,3 +96,12 @@ async def api(http_url: str, csrf: str) -> AsyncIterator[httpx.AsyncClient]:
 def seed(database: None) -> Seeder:
     """Create users and rooms through the data-layer API."""
     return Seeder()
+
+
+@pytest.fixture
+async def room(database: None) -> Room:
+    """A fresh room with an owner, a second member, and a user who is not a member.
+
+    (The HTTP tests override it with a plain room hash; see ``tests/http/conftest.py``.)
+    """
+    return await seed_room()

@@ -11,9 +11,9 @@ from quart import Quart
 
 import pykcworkshop
 from pykcworkshop.chat import db
-from pykcworkshop.chat.db import engine
 from pykcworkshop.chat.tokens import generate_csrf
-from tests.clients import API, unique_name
+from tests.support import API, unique_name
+from tests.support.databases import kept_data_layer
 
 #: Every route of CONTRACT §3, as Quart rule strings.
 CONTRACT_ROUTES = {
@@ -35,9 +35,8 @@ CONTRACT_ROUTES = {
 def keep_db_engine() -> Iterator[None]:
     """Put back the data layer's engine afterwards: async_create_app() re-points the
     module-wide engine, which other tests in this process use for the live server's database."""
-    saved = engine._engine, engine._sessionmaker
-    yield
-    engine._engine, engine._sessionmaker = saved
+    with kept_data_layer():
+        yield
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.clients import recv_json, ws_connect
+from tests.support.websockets import recv_json, ws_connect
 
 
 async def test_page_and_chat_roundtrip(http_url, ws_url, seed):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pykcworkshop.chat import tokens
-from tests.clients import tampered
-from tests.http.helpers import csrf_signed_days_ago, other_secret, signed_at
+from tests.support import tampered
+from tests.support.http import csrf_signed_days_ago, other_secret, signed_at
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.db import models
-from tests.websockets.conftest import Room
+from tests.support.seeding import Room
 
 
 async def test_user_relationships_are_readable_after_the_session_closes(room: Room) -> None:

@@ -15,9 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from pykcworkshop.utils import now
-from tests.clients import recv_json, ws_connect
-from tests.live_server import LiveServer
-from tests.websockets.conftest import Room, seed_messages
+from tests.support.live_server import LiveServer
+from tests.support.seeding import Room, seed_messages
+from tests.support.websockets import recv_json, ws_connect
 
 
 def server_rss_kib(server: LiveServer) -> int:

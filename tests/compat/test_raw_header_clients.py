@@ -18,8 +18,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from pykcworkshop.chat.tokens import generate_csrf
-from tests.clients import API
-from tests.websockets.conftest import GOOD_FRAMES, SOCKETS, Room, socket_path
+from tests.support import API
+from tests.support.seeding import Room
+from tests.support.websockets import GOOD_FRAMES, SOCKETS, socket_path
 
 with warnings.catch_warnings():
     # The legacy client is deprecated, but suites written for it are still in use.

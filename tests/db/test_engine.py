@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pykcworkshop.chat import db
-from tests.clients import unique_name
+from tests.support import unique_name
 
 
 @pytest.mark.usefixtures("database")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import NoResultFound, StatementError
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME
-from tests.clients import unique_name
+from tests.support import unique_name
 
 pytestmark = pytest.mark.usefixtures("database")
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, async_playwright, expect
 
-from tests.clients import SeededUser, Seeder, unique_name
-from tests.e2e.helpers import CHROMIUM, LAUNCH_ARGS, Browsing, member
-from tests.live_server import LiveServer
+from tests.support import unique_name
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, Browsing, ChatPair, member
+from tests.support.live_server import LiveServer
+from tests.support.seeding import Seeder
 
 HAVE_CHROMIUM = os.path.exists(CHROMIUM)
 
@@ -58,17 +58,6 @@ async def browse(browser: Browser, base_url: str) -> AsyncIterator[Browsing]:
         await browsing.close()
     errors = browsing.unexpected_errors()
     assert not errors, "errors in the browser console:\n" + "\n".join(errors)
-
-
-@dataclass
-class ChatPair:
-    """Two people in one room, each in their own browser, both connected."""
-
-    a: SeededUser
-    b: SeededUser
-    room: str
-    page_a: Page
-    page_b: Page
 
 
 @pytest.fixture

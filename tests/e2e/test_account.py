@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.clients import Seeder, unique_name
-from tests.e2e.helpers import Browsing, contents, log_in, open_room, send_message, session_of, wait_live
+from tests.support import unique_name
+from tests.support.browser import Browsing, contents, log_in, open_room, send_message, session_of, wait_live
+from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
 

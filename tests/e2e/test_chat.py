@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.conftest import ChatPair
-from tests.e2e.helpers import Browsing, contents, member, message_ids, messages, send_message
+from tests.support.browser import Browsing, ChatPair, contents, member, message_ids, messages, send_message
 
 pytestmark = pytest.mark.e2e
 

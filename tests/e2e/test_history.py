@@ -8,8 +8,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from pykcworkshop.chat import db
-from tests.clients import SeededUser, Seeder
-from tests.e2e.helpers import Browsing, contents, message_ids, messages, send_message
+from tests.support.browser import Browsing, contents, message_ids, messages, send_message
+from tests.support.seeding import SeededUser, Seeder
 
 pytestmark = pytest.mark.e2e
 

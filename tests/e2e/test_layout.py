@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.clients import Seeder, unique_name
-from tests.e2e.helpers import DESKTOP, PHONE, Browsing, contents, member, send_message, wait_live
+from tests.support import unique_name
+from tests.support.browser import DESKTOP, PHONE, Browsing, contents, member, send_message, wait_live
+from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
 

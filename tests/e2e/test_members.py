@@ -9,9 +9,8 @@ import pytest
 from playwright.async_api import WebSocketRoute, expect
 
 from pykcworkshop.chat import db
-from tests.clients import Seeder
-from tests.e2e.conftest import ChatPair
-from tests.e2e.helpers import Browsing, log_in, member
+from tests.support.browser import Browsing, ChatPair, log_in, member
+from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
 

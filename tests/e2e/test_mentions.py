@@ -9,8 +9,7 @@ import secrets
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.clients import SeededUser, Seeder
-from tests.e2e.helpers import (
+from tests.support.browser import (
     PHONE,
     Browsing,
     contents,
@@ -22,6 +21,7 @@ from tests.e2e.helpers import (
     sync_events,
     wait_until,
 )
+from tests.support.seeding import SeededUser, Seeder
 
 pytestmark = pytest.mark.e2e
 

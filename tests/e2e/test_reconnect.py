@@ -18,9 +18,11 @@ from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from pykcworkshop.chat import db
-from tests.clients import SeededUser, unique_name, ws_connect
-from tests.e2e.helpers import NETWORK_DOWN_ERRORS, Browsing, contents, member, message_ids, send_message
-from tests.live_server import LiveServer, server_env
+from tests.support import unique_name
+from tests.support.browser import NETWORK_DOWN_ERRORS, Browsing, contents, member, message_ids, send_message
+from tests.support.live_server import LiveServer, server_env
+from tests.support.seeding import SeededUser
+from tests.support.websockets import ws_connect
 
 pytestmark = pytest.mark.e2e
 

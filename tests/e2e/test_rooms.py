@@ -7,8 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.async_api import expect
 
-from tests.clients import Seeder, unique_name
-from tests.e2e.helpers import Browsing, contents, member, send_message, session_of, wait_live
+from tests.support import unique_name
+from tests.support.browser import Browsing, contents, member, send_message, session_of, wait_live
+from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from pykcworkshop.chat import db
-from tests.clients import Seeder
-from tests.e2e.helpers import Browsing, contents, member, messages, send_message, sync_events, wait_until
+from tests.support.browser import Browsing, contents, member, messages, send_message, sync_events, wait_until
+from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
 

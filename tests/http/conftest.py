@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.clients import SeededUser, Seeder
+from tests.support.seeding import SeededUser, Seeder
 
 
 @pytest.fixture

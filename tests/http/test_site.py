@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from pykcworkshop.chat.tokens import generate_csrf
-from tests.clients import API, unique_name
-from tests.http.helpers import assert_problem
+from tests.support import API, unique_name
+from tests.support.http import assert_problem
 
 
 class PageParser(HTMLParser):

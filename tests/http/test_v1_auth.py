@@ -13,8 +13,9 @@ from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf, generate_user_token
-from tests.clients import API, SeededUser, Seeder, tampered, unique_name
-from tests.http.helpers import assert_problem, bearer, csrf_signed_days_ago, other_secret, signed_at
+from tests.support import API, tampered, unique_name
+from tests.support.http import assert_problem, bearer, csrf_signed_days_ago, other_secret, signed_at
+from tests.support.seeding import SeededUser, Seeder
 
 #: The (auth) routes, as (method, path template); ``{room}`` is an existing room's hash.
 AUTH_ROUTES = [

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from pykcworkshop.chat import db
-from tests.clients import unique_name
-from tests.http.helpers import assert_problem, bearer, name_of_length
-from tests.http.test_v1_users import BAD_NAMES, NOT_AN_OBJECT, WRONG_TYPES
+from tests.support import unique_name
+from tests.support.http import BAD_NAMES, NOT_AN_OBJECT, WRONG_TYPES, assert_problem, bearer, name_of_length
 
 #: Room hashes no room has: random, odd characters, absurdly long.
 UNKNOWN_ROOMS = {

@@ -8,39 +8,8 @@ import pytest
 from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
-from tests.clients import unique_name
-from tests.http.helpers import assert_problem, bearer, name_of_length
-
-# ------------------------------------------------------------------ shared bad inputs
-
-#: Bodies that are not a JSON object, sent as raw bytes with a JSON content type.
-NOT_AN_OBJECT = {
-    "no body": b"",
-    "not JSON": b"user_name=ada",
-    "truncated JSON": b'{"user_name": ',
-    "invalid UTF-8": b"\xff\xfe\xfd",
-    "JSON array": b'["ada"]',
-    "JSON string": b'"ada"',
-    "JSON number": b"42",
-    "JSON null": b"null",
-    "deeply nested JSON": b'{"a": ' * 10_000,
-    "deeply nested array": b"[" * 50_000,
-}
-#: Values of the right key but the wrong JSON type.
-WRONG_TYPES = {"number": 42, "null": None, "list": ["ada"], "object": {"name": "ada"}, "bool": True}
-#: Names that break a rule: empty, blank, control or format characters, one too long.
-BAD_NAMES = {
-    "empty": "",
-    "spaces": "   ",
-    "whitespace mix": " \t\n ",
-    "bell": "bad\x07name",
-    "newline inside": "two\nlines",
-    "tab inside": "tab\there",
-    "NUL": "nul\x00name",
-    "DEL": "del\x7fname",
-    "bidi override": "abc\u202edef",
-    "33 characters": "x" * 33,
-}
+from tests.support import unique_name
+from tests.support.http import BAD_NAMES, NOT_AN_OBJECT, WRONG_TYPES, assert_problem, bearer, name_of_length
 
 
 def json_headers() -> dict[str, str]:

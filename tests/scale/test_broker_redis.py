@@ -18,8 +18,8 @@ import redis.asyncio as aioredis
 
 from pykcworkshop.chat.backplane.pubsub import Broker, Subscriber
 from pykcworkshop.chat.backplane.pubsub_redis import RedisBackend
-from tests.clients import eventually
-from tests.scale.conftest import PrivateRedis
+from tests.support import eventually
+from tests.support.services import PrivateRedis
 
 TIMEOUT = 10.0
 
@@ -233,7 +233,7 @@ async def test_survives_client_kill_type_pubsub_and_restart(
 
 
 async def test_starts_and_publishes_while_redis_is_down(caplog: pytest.LogCaptureFixture) -> None:
-    from tests.scale.conftest import free_port
+    from tests.support.services import free_port
 
     broker = fast(f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()

@@ -1,6 +1,6 @@
 """Two server processes sharing PostgreSQL and Redis behave like one server.
 
-Clients connect to different processes (each a real hypercorn, ``tests.live_server``);
+Clients connect to different processes (each a real hypercorn, ``tests.support.live_server``);
 chat messages, member status (with Offline exactly once), client-sync frames and direct
 messages must cross between them. Users are created through the HTTP API and CSRF tokens
 are read from the page, as a browser does.
@@ -26,10 +26,10 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.clients import API, assert_silent, drain_errors, recv_json, ws_connect
-from tests.live_server import LiveServer, server_env
-from tests.scale import databases
-from tests.scale.conftest import PrivateRedis
+from tests.support import API, databases
+from tests.support.live_server import LiveServer, server_env
+from tests.support.services import PrivateRedis
+from tests.support.websockets import assert_silent, drain_errors, recv_json, ws_connect
 
 _CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
 

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, SYSTEM_USER_NAME
-from pykcworkshop.chat.db import engine
 from pykcworkshop.chat.db.models import Base, ChatMessage, User
 from pykcworkshop.chat.messages import stored_message_json
-from tests.scale import databases
-from tests.scale.conftest import data_layer_on
+from tests.support import databases
+from tests.support.databases import data_layer_on, kept_data_layer
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -64,17 +63,16 @@ async def test_initialize_creates_every_table_and_the_system_user(data_layer: st
 
 async def test_workers_starting_at_once_on_an_empty_database(pg_url: str) -> None:
     # PostgreSQL only: several workers are what it is for (SQLite serves one process).
-    saved = engine._engine, engine._sessionmaker
-    db.connect(pg_url)
-    try:
-        # What `hypercorn --workers N` does on first start: N initialize() at once.
-        await asyncio.gather(*(db.initialize() for _ in range(4)))
-        async with db.get_session() as session:
-            systems = (await session.scalars(select(User).where(User.name == SYSTEM_USER_NAME))).all()
-        assert len(systems) == 1
-    finally:
-        await db.dispose()
-        engine._engine, engine._sessionmaker = saved
+    with kept_data_layer():
+        db.connect(pg_url)
+        try:
+            # What `hypercorn --workers N` does on first start: N initialize() at once.
+            await asyncio.gather(*(db.initialize() for _ in range(4)))
+            async with db.get_session() as session:
+                systems = (await session.scalars(select(User).where(User.name == SYSTEM_USER_NAME))).all()
+            assert len(systems) == 1
+        finally:
+            await db.dispose()
 
 
 @pytest.mark.parametrize(

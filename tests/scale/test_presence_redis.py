@@ -16,8 +16,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from pykcworkshop.chat.backplane.presence_redis import RedisPresence
-from tests.clients import eventually
-from tests.scale.conftest import PrivateRedis, free_port
+from tests.support import eventually
+from tests.support.services import PrivateRedis, free_port
 
 TIMEOUT = 10.0
 

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 
 from pykcworkshop.chat.backplane.userlimits import MemoryUserLimiter
 from pykcworkshop.chat.backplane.userlimits_redis import RedisUserLimiter
-from tests.scale.conftest import PrivateRedis
+from tests.support.services import PrivateRedis
 
 
 @pytest.fixture

@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.clients import handshake_status, recv_json, ws_connect
-from tests.websockets.conftest import (
-    Room,
+from tests.support.seeding import Room, seed_messages, seed_room
+from tests.support.websockets import (
     assert_message_object,
     forged_bearer,
     forged_csrf,
+    handshake_status,
     offer,
     recv_error,
-    seed_messages,
-    seed_room,
+    recv_json,
+    ws_connect,
 )
 
 BASE = datetime(2001, 1, 1, 12, 0, tzinfo=UTC)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from tests.clients import handshake_status, ws_connect
-from tests.websockets.conftest import forged_bearer, forged_csrf, next_frame, offer, recv_error
+from tests.support.websockets import (
+    forged_bearer,
+    forged_csrf,
+    handshake_status,
+    next_frame,
+    offer,
+    recv_error,
+    ws_connect,
+)
 
 #: Frames the server must not parse, reformat or reject.
 ODD_FRAMES = (

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 
-from tests.clients import handshake_status, recv_json, ws_connect
-from tests.websockets.conftest import (
+from tests.support.seeding import stored_messages
+from tests.support.websockets import (
     assert_message_object,
     forged_bearer,
     forged_csrf,
+    handshake_status,
     offer,
     recv_error,
-    stored_messages,
+    recv_json,
+    ws_connect,
 )
 
 

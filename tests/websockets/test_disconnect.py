@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.db.models import ChatMessage
-from tests.clients import ws_connect
+from tests.support.websockets import ws_connect
 
 
 async def test_messages_sent_just_before_closing_are_stored(ws_url, seed):

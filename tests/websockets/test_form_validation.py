@@ -6,8 +6,16 @@ import json
 
 import pytest
 
-from tests.clients import handshake_status, recv_json, unique_name, ws_connect
-from tests.websockets.conftest import forged_bearer, forged_csrf, offer, recv_error
+from tests.support import unique_name
+from tests.support.websockets import (
+    forged_bearer,
+    forged_csrf,
+    handshake_status,
+    offer,
+    recv_error,
+    recv_json,
+    ws_connect,
+)
 
 PATH = "/form-validation"
 

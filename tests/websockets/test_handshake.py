@@ -13,8 +13,8 @@ from websockets.exceptions import InvalidStatus
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.db.models import UserToken
-from tests.clients import API, handshake_status, ws_connect
-from tests.websockets.conftest import GOOD_FRAMES, SOCKETS, offer, socket_path
+from tests.support import API
+from tests.support.websockets import GOOD_FRAMES, SOCKETS, handshake_status, offer, socket_path, ws_connect
 
 every_socket = pytest.mark.parametrize("socket", SOCKETS)
 #: The sockets that need a bearer (all but form-validation).

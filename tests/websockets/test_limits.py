@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
-import os
-import socket as sockets
-import struct
-from urllib.parse import urlsplit
 
 import pytest
 from quart.testing.connections import WebsocketDisconnectError
@@ -21,15 +16,18 @@ from pykcworkshop.chat.api.websockets.socket import serve
 from pykcworkshop.chat.backplane import EXTENSION, broker
 from pykcworkshop.chat.backplane.pubsub import Event, Subscriber, SubscriberLagging
 from pykcworkshop.chat.constants import CHAT_RATE, HISTORY_RATE, STATUS_RATE, SYNC_RATE, VALIDATION_RATE
-from tests.clients import API, ws_connect
-from tests.websockets.conftest import (
+from tests.support import API
+from tests.support.websockets import (
     GOOD_FRAMES,
     SOCKETS,
     close_code,
     next_frame,
     offer,
+    raw_connect,
+    read_until_close_frame,
     recv_error,
     socket_path,
+    ws_connect,
 )
 
 every_socket = pytest.mark.parametrize("socket", SOCKETS)
@@ -199,63 +197,6 @@ async def test_rate_limit_is_per_connection(ws_url, room):
 
 
 # ---------------------------------------------------------------- a client that stops reading
-
-
-async def raw_connect(ws_url: str, path: str, offered: list[str]) -> sockets.socket:
-    """Open a websocket by hand on a plain TCP socket that the test then never reads.
-
-    A tiny receive buffer makes the server's sends back up soon.
-    """
-    parts = urlsplit(ws_url)
-    loop = asyncio.get_running_loop()
-    sock = sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM)
-    sock.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await loop.sock_connect(sock, (parts.hostname, parts.port))
-    request = (
-        f"GET {API}{path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-        f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {', '.join(offered)}\r\n\r\n"
-    )
-    await loop.sock_sendall(sock, request.encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += await loop.sock_recv(sock, 1)  # byte by byte: leave any frame unread
-    assert response.startswith(b"HTTP/1.1 101"), response
-    return sock
-
-
-async def read_until_close_frame(sock: sockets.socket) -> int:
-    """Read the server's (unmasked) frames from ``sock``; return the close frame's code."""
-    payload = await read_until_opcode(sock, 0x8)
-    return int(struct.unpack("!H", payload[:2])[0])
-
-
-async def read_until_opcode(sock: sockets.socket, wanted: int) -> bytes:
-    """Read the server's (unmasked) frames from ``sock``; return the first ``wanted`` one's payload."""
-    loop = asyncio.get_running_loop()
-    buffer = bytearray()
-
-    async def take(size: int) -> bytes:
-        while len(buffer) < size:
-            chunk = await loop.sock_recv(sock, 1 << 20)
-            if not chunk:
-                raise AssertionError("connection ended without a close frame")
-            buffer.extend(chunk)
-        data = bytes(buffer[:size])
-        del buffer[:size]
-        return data
-
-    while True:
-        head = await take(2)
-        opcode, length = head[0] & 0x0F, head[1] & 0x7F
-        if length == 126:
-            (length,) = struct.unpack("!H", await take(2))
-        elif length == 127:
-            (length,) = struct.unpack("!Q", await take(8))
-        payload = await take(length)
-        if opcode == wanted:
-            return payload
 
 
 async def forward_frames(ws, into: asyncio.Queue | None) -> None:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 
-from tests.clients import handshake_status, recv_json, ws_connect
-from tests.websockets.conftest import close_code, forged_bearer, forged_csrf, offer, recv_error
+from tests.support.websockets import (
+    close_code,
+    forged_bearer,
+    forged_csrf,
+    handshake_status,
+    offer,
+    recv_error,
+    recv_json,
+    ws_connect,
+)
 
 
 def status(user, user_status: str) -> dict:

@@ -3,9 +3,8 @@
 import asyncio
 
 from pykcworkshop import envfile
-from tests.live_server import LiveServer
-from tests.websockets.conftest import offer
-from tests.websockets.test_limits import raw_connect, read_until_opcode
+from tests.support.live_server import LiveServer
+from tests.support.websockets import offer, raw_connect, read_until_opcode
 
 PING = 0x9
 

@@ -5,7 +5,7 @@ import json
 from contextlib import AsyncExitStack
 
 from pykcworkshop.chat.constants import SYNC_RATE, USER_SYNC_RATE
-from tests.clients import drain_errors, recv_json, ws_connect
+from tests.support.websockets import drain_errors, recv_json, ws_connect
 
 
 async def test_many_connections_of_one_user_share_one_budget(ws_url, seed):

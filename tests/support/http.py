@@ -1,4 +1,4 @@
-"""Assertions and small builders shared by the HTTP tests."""
+"""Assertions, bad inputs and token builders shared by the HTTP tests."""
 
 from __future__ import annotations
 
@@ -13,9 +13,40 @@ import httpx
 from itsdangerous import TimestampSigner
 
 from pykcworkshop.chat.tokens import generate_csrf
-from tests.clients import SeededUser, unique_name
+from tests.support import unique_name
+from tests.support.seeding import SeededUser
 
 PROBLEM_JSON = "application/problem+json"
+
+#: Bodies that are not a JSON object, sent as raw bytes with a JSON content type.
+NOT_AN_OBJECT = {
+    "no body": b"",
+    "not JSON": b"user_name=ada",
+    "truncated JSON": b'{"user_name": ',
+    "invalid UTF-8": b"\xff\xfe\xfd",
+    "JSON array": b'["ada"]',
+    "JSON string": b'"ada"',
+    "JSON number": b"42",
+    "JSON null": b"null",
+    "deeply nested JSON": b'{"a": ' * 10_000,
+    "deeply nested array": b"[" * 50_000,
+}
+#: Values of the right key but the wrong JSON type.
+WRONG_TYPES = {"number": 42, "null": None, "list": ["ada"], "object": {"name": "ada"}, "bool": True}
+#: Names that break a rule: empty, blank, control or format characters, one too long.
+BAD_NAMES = {
+    "empty": "",
+    "spaces": "   ",
+    "whitespace mix": " \t\n ",
+    "bell": "bad\x07name",
+    "newline inside": "two\nlines",
+    "tab inside": "tab\there",
+    "NUL": "nul\x00name",
+    "DEL": "del\x7fname",
+    "bidi override": "abc\u202edef",
+    "33 characters": "x" * 33,
+}
+
 #: Fragments that would show an error body leaks implementation details.
 INTERNALS = (
     "traceback",

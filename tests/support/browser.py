@@ -17,7 +17,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, WebSocket, expect
 
-from tests.clients import SeededUser
+from tests.support.seeding import SeededUser
 
 #: Debian's Chromium; `playwright install` cannot download browsers here.
 CHROMIUM = os.environ.get("PYKC_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -144,6 +144,17 @@ class Browsing:
 
     def unexpected_errors(self) -> list[str]:
         return [f"[{w.label}] {error}" for w in self.watched.values() for error in w.unexpected_errors()]
+
+
+@dataclass
+class ChatPair:
+    """Two people in one room, each in their own browser, both connected."""
+
+    a: SeededUser
+    b: SeededUser
+    room: str
+    page_a: Page
+    page_b: Page
 
 
 # ---- driving the UI -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Fresh PostgreSQL databases for tests: ``pykc_test_<random>``, dropped afterwards.
+"""Databases for tests: fresh PostgreSQL ones, and pointing this process's data layer at them.
 
-Used by the scale tests, and by the root ``conftest.py`` to run the whole suite on
-PostgreSQL. The admin URL names a database to connect to for ``CREATE DATABASE`` (the
+Fresh databases are named ``pykc_test_<random>`` and dropped afterwards. They serve the
+scale tests, and :func:`~tests.support.live_server.live_backends` when the whole suite runs
+on PostgreSQL. The admin URL names a database to connect to for ``CREATE DATABASE`` (the
 role needs CREATEDB); default ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``,
 override with ``PYKC_TEST_PG_URL``.
 """
@@ -11,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import URL, make_url
+
+from pykcworkshop.chat import db
+from pykcworkshop.chat.db import engine
 
 DEFAULT_PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DATABASE_PREFIX = "pykc_test_"
@@ -100,3 +104,29 @@ def fresh_database(admin_url: str | None = None) -> Iterator[str]:
         yield url
     finally:
         run_sync(drop_database(url))
+
+
+@contextmanager
+def kept_data_layer() -> Iterator[None]:
+    """Put this process's data-layer engine back after the block.
+
+    The engine is process-wide; code that re-points it (``db.connect``, the app factory)
+    would otherwise leave the live server's database unreachable for the tests after it.
+    """
+    saved = engine._engine, engine._sessionmaker
+    try:
+        yield
+    finally:
+        engine._engine, engine._sessionmaker = saved
+
+
+@asynccontextmanager
+async def data_layer_on(url: str) -> AsyncIterator[None]:
+    """Point the data layer at ``url`` (tables created); restore the previous engine after."""
+    with kept_data_layer():
+        db.connect(url)
+        try:
+            await db.initialize()
+            yield
+        finally:
+            await db.dispose()

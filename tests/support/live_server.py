@@ -1,8 +1,9 @@
-"""A real hypercorn process serving the app, for tests and benchmarks.
+"""A real hypercorn process serving the app, for tests and benchmarks, and its backends.
 
 The server runs in its own temporary directory with its own secrets and database, so it
 never reads or writes a developer's ``.env`` or database. It binds port 0 and reports the
-port it got, so parallel test runs never race for a port.
+port it got, so parallel test runs never race for a port. :func:`live_backends` chooses
+its database and broker (SQLite and memory:// unless asked otherwise).
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pykcworkshop import envfile
+from tests.support import databases
+from tests.support.services import redis_test_url
 
 _RUNNING_ON = re.compile(r"Running on (https?)://([\d.]+):(\d+)")
 STARTUP_TIMEOUT = 60.0
@@ -129,3 +134,35 @@ def server_env(workdir: Path, **overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+def backend_overrides() -> dict[str, str]:
+    """Return DB_URI/BROKER_URL overrides for the test server from PYKC_TEST_* variables."""
+    overrides = {}
+    for name in ("DB_URI", "BROKER_URL"):
+        value = os.environ.get(f"PYKC_TEST_{name}")
+        if value:
+            overrides[name] = value
+    return overrides
+
+
+@contextmanager
+def live_backends(*, pg: bool = False, redis: bool = False) -> Iterator[dict[str, str]]:
+    """Yield the test server's DB_URI/BROKER_URL overrides for the session.
+
+    ``pg`` (or ``PYKC_TEST_PG=1``, or ``PYKC_TEST_DB_URI`` naming a PostgreSQL server
+    without a database, e.g. ``postgresql+asyncpg://127.0.0.1/``) creates a fresh database
+    ``pykc_test_<random>`` for the run and drops it afterwards; ``redis`` (or
+    ``PYKC_TEST_REDIS=1``) uses the Redis broker.
+    """
+    overrides = backend_overrides()
+    if redis or os.environ.get("PYKC_TEST_REDIS") == "1":
+        overrides["BROKER_URL"] = redis_test_url()
+    admin_url = databases.server_url_of(overrides.get("DB_URI", ""))
+    if admin_url is None and (pg or os.environ.get("PYKC_TEST_PG") == "1"):
+        admin_url = databases.pg_admin_url()
+    if admin_url is None:
+        yield overrides
+        return
+    with databases.fresh_database(admin_url) as url:
+        yield {**overrides, "DB_URI": url}
