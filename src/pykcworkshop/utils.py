@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from datetime import UTC, datetime
+from typing import Any
 
 from quart import current_app, has_app_context
 
@@ -26,3 +29,12 @@ def now() -> datetime:
     datetime.timedelta(0)
     """
     return datetime.now(UTC)
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task (if there is one) and wait until it has finished."""
+    if task is None:
+        return
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task

@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 
 from pykcworkshop.chat.backplane import _redis
 from pykcworkshop.chat.backplane._redis import REDIS_ERRORS, RedisError
+from pykcworkshop.utils import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +149,8 @@ class RedisPresence:
 
     async def disconnect(self) -> None:
         """Stop the heartbeat, withdraw this process's counts and close the client."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._heartbeat
-            self._heartbeat = None
+        await stop_task(self._heartbeat)
+        self._heartbeat = None
         if self._client is None:
             return
         try:

@@ -32,10 +32,11 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol
 
 from pykcworkshop.chat.constants import SUBSCRIBER_QUEUE_SIZE
+from pykcworkshop.utils import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +168,8 @@ class Broker:
 
     async def disconnect(self) -> None:
         """Stop delivering and disconnect the backend."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        await stop_task(self._reader)
+        self._reader = None
         if self._backend is not None:
             await self._backend.disconnect()
 

@@ -31,6 +31,7 @@ from redis.asyncio.client import PubSub
 from pykcworkshop.chat.backplane import _redis
 from pykcworkshop.chat.backplane._redis import REDIS_ERRORS, RedisError
 from pykcworkshop.chat.backplane.pubsub import Event
+from pykcworkshop.utils import stop_task
 
 log = logging.getLogger(__name__)
 #: While messages are being dropped, log at most one line per this many seconds.
@@ -111,11 +112,8 @@ class RedisBackend:
 
     async def disconnect(self) -> None:
         """Stop the reader and close every connection."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        await stop_task(self._reader)
+        self._reader = None
         await self._drop_pubsub()
         for client in (self._publisher, self._subscriber):
             if client is not None:

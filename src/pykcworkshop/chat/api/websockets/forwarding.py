@@ -19,6 +19,7 @@ from quart import websocket
 
 from pykcworkshop.chat.api.websockets.closing import CloseCode, close_quietly
 from pykcworkshop.chat.backplane.pubsub import Subscriber, SubscriberDropped
+from pykcworkshop.utils import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,4 @@ async def forwarding(subscription: Subscriber, *, on_close: Callable[[], None]) 
     try:
         yield
     finally:
-        forwarder.cancel()
-        with suppress(asyncio.CancelledError):
-            await forwarder
+        await stop_task(forwarder)
