@@ -1,4 +1,6 @@
-"""CONTRACT §1: ``create_app()`` for hypercorn and ``async_create_app()`` for test clients."""
+"""The app factories (docs/protocol.md "Python data layer"): ``create_app()`` for hypercorn and
+``async_create_app()`` for test clients.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from pykcworkshop.chat.tokens import generate_csrf
 from tests.support import API, unique_name
 from tests.support.databases import kept_data_layer
 
-#: Every route of CONTRACT §3, as Quart rule strings.
-CONTRACT_ROUTES = {
+#: Every route of docs/protocol.md "Routes", as Quart rule strings.
+DOCUMENTED_ROUTES = {
     "/chat/",
     "/robots.txt",
     "/coffee",
@@ -60,7 +62,7 @@ def test_create_app_is_synchronous_and_registers_every_route(tmp_path, monkeypat
         {"SECRET_KEY": "s", "DB_URI": f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"}
     )
     assert isinstance(app, Quart)
-    missing = CONTRACT_ROUTES - {rule.rule for rule in app.url_map.iter_rules()}
+    missing = DOCUMENTED_ROUTES - {rule.rule for rule in app.url_map.iter_rules()}
     assert not missing
     assert not (tmp_path / "x.sqlite3").exists(), "create_app() must connect only when serving starts"
 

@@ -1,4 +1,5 @@
-"""CONTRACT §1 settings: environment, ``.env``, first-start secrets, ``genenv.py``, ``get_domain()``.
+"""Settings (README "Configuration"): environment, ``.env``, first-start secrets, ``genenv.py``,
+``get_domain()``.
 
 Each start runs in a subprocess in a temporary directory, so the test process's environment
 and the developer's ``.env`` are never read or changed.

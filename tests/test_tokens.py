@@ -1,4 +1,5 @@
-"""CONTRACT §2: CSRF tokens, login keys and session tokens (``pykcworkshop.chat.tokens``)."""
+"""CSRF tokens, login keys and session tokens (``pykcworkshop.chat.tokens``; docs/protocol.md
+"Credentials")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT §3 names and §5 limits: ``pykcworkshop.chat.validation`` and the constants."""
+"""docs/protocol.md "Names" and "Limits": ``pykcworkshop.chat.validation`` and the constants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""CONTRACT §5: the data layer (``pykcworkshop.chat.db``) on the live server's SQLite database."""
+"""The query helpers of ``pykcworkshop.chat.db`` (docs/protocol.md "Python data layer"), on the live
+server's SQLite database.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT §3 "Also served": the app page, static files, robots.txt and the teapot."""
+"""docs/protocol.md "Also served": the app page, static files, robots.txt and the teapot."""
 
 from __future__ import annotations
 

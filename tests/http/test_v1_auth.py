@@ -1,4 +1,5 @@
-"""CONTRACT §2 and §3: the CSRF header on every route and the bearer token on (auth) routes.
+"""docs/protocol.md "Credentials" and "HTTP API": the CSRF header on every route and the bearer
+token on (auth) routes.
 
 Every refusal is a 401 ``application/problem+json`` and never a 500, whatever the input.
 """

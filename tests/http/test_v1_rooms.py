@@ -1,4 +1,4 @@
-"""CONTRACT §3: the room routes and the caller's room lists, on the live server."""
+"""docs/protocol.md "Routes": the room routes and the caller's room lists, on the live server."""
 
 from __future__ import annotations
 

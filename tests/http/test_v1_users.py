@@ -1,4 +1,4 @@
-"""CONTRACT §3: POST /user/create and POST /user/login on the live server."""
+"""docs/protocol.md "Routes": POST /user/create and POST /user/login on the live server."""
 
 from __future__ import annotations
 

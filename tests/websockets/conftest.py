@@ -1,7 +1,8 @@
 """Fixtures of the websocket tests: an app built in this process for Quart's test client.
 
-The seeded ``room`` fixture is the root conftest's; the helpers the tests use (socket paths, offered credentials, frame readers) are in
-:mod:`tests.support.websockets` and :mod:`tests.support.seeding`.
+The seeded ``room`` fixture is the root conftest's; the helpers the tests use (socket
+paths, offered credentials, frame readers) are in :mod:`tests.support.websockets` and
+:mod:`tests.support.seeding`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import ast
 import doctest
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,33 @@ def test_stubbed_module_passes_ruff_check_and_format():
     formatted = ruff("format", "--no-cache", "--stdin-filename", str(HANDLERS_MODULE), "-", stdin=stubbed)
     assert formatted.returncode == 0, formatted.stderr
     assert formatted.stdout == stubbed
+
+
+#: A file named in the assignment: a path, or a module of the handlers' package (``:mod:`.x```).
+FILE_REFERENCE = re.compile(r"(?<![\w/.-])((?:[\w-]+/)*[\w-]+\.(?:py|mjs|md))\b|:mod:`\.(\w+)`")
+
+
+def referenced_files(text: str) -> set[str]:
+    """Return the file names ``text`` mentions (relative paths as written; modules as ``x.py``)."""
+    return {path or f"{module}.py" for path, module in FILE_REFERENCE.findall(text)}
+
+
+def test_the_assignment_points_only_to_files_that_exist(tmp_path):
+    """The handlers' docstrings and the student guide name files the starter must contain."""
+    target = tmp_path / "starter"
+    starter.write_starter(REPO_ROOT, target)
+    module = target / HANDLERS_MODULE
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    texts = [ast.get_docstring(tree) or ""]
+    texts += [ast.get_docstring(node) or "" for node in starter.websocket_handlers(tree)]
+    texts.append((target / "docs" / "workshop.md").read_text(encoding="utf-8"))
+    # Where a relative name is looked for: the project, the handlers' package, the chat
+    # package, and the socket tests.
+    bases = [target, module.parent, target / "src" / "pykcworkshop" / "chat", target / "tests" / "websockets"]
+    names = set().union(*(referenced_files(text) for text in texts))
+    assert {"handshake.py", "socket.py", "docs/protocol.md"} <= names  # the parser finds them
+    missing = sorted(name for name in names if not any((base / name).is_file() for base in bases))
+    assert missing == []
 
 
 # ---------------------------------------------------------------- code that moved around
