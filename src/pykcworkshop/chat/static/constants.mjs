@@ -1,5 +1,6 @@
 // Limits, paths and timings shared by the modules. The limits mirror
-// pykcworkshop/chat/constants.py; the server checks them again, these only give early feedback.
+// pykcworkshop/chat/constants.py (tests/test_frontend_constants.py fails when they differ);
+// the server checks them again, these only give early feedback.
 
 /** Prefix of every HTTP and WebSocket endpoint. */
 export const API_BASE = "/chat/api/v1";
