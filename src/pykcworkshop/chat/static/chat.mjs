@@ -1,23 +1,16 @@
-// The open room's conversation: the live /chat-message socket, the composer (Enter to send,
-// Shift+Enter for a new line, a live counter and the server's verdict), paging back through
-// /chat-history when the reader scrolls up (and forward again, when the bounded list has
-// dropped the newest messages on the way up), and catching up on what was missed while the
-// connection was down.
+// The open room's conversation: the live /chat-message socket, its composer (composer.mjs),
+// paging back through /chat-history when the reader scrolls up (and forward again, when the
+// bounded list has dropped the newest messages on the way up), and catching up on what was
+// missed while the connection was down.
 
-import {
-  CATCH_UP_PAGE_SIZE,
-  HISTORY_PAGE_SIZE,
-  MAX_CONTENT_LENGTH,
-  MAX_RENDERED_MESSAGES,
-} from "./constants.mjs";
-import { bindSendKeys, byId } from "./dom.mjs";
+import { Composer } from "./composer.mjs";
+import { CATCH_UP_PAGE_SIZE, HISTORY_PAGE_SIZE, MAX_RENDERED_MESSAGES } from "./constants.mjs";
+import { byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
-import { MentionPicker } from "./mentionpicker.mjs";
 import { MessageList, normalizeMessage } from "./messages.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 import { pathSegment } from "./api.mjs";
 import { toast } from "./toast.mjs";
-import { charLength, contentProblem } from "./validation.mjs";
 
 const NEAR_END_PX = 200;
 const MAX_CATCH_UP_ROUNDS = 50;
@@ -38,9 +31,8 @@ export class RoomChat {
   #chatSocket;
   #history;
   #list;
-  #field;
+  #composer;
   #ui;
-  #verdict = { failed: false, reason: "" };
   #initialState = "pending"; // "pending" | "loading" | "done"
   #catchUpAfterInitial = false;
   #initialFailures = 0;
@@ -50,10 +42,7 @@ export class RoomChat {
   #olderStrict = false; // step strictly past a millisecond full of duplicates
   #newerStrict = false;
   #epoch = 0; // bumped when the list starts over: replies for an older list are dropped
-  #onTyping;
-  #onStoppedTyping;
   #onMention;
-  #picker;
 
   /**
    * @param {object} options
@@ -77,8 +66,6 @@ export class RoomChat {
     onMention,
   }) {
     this.#session = session;
-    this.#onTyping = onTyping;
-    this.#onStoppedTyping = onStoppedTyping;
     this.#onMention = onMention;
     this.#ui = {
       scroller: byId("messages"),
@@ -87,11 +74,6 @@ export class RoomChat {
       start: byId("history-start"),
       loading: byId("history-loading"),
       unavailable: byId("chat-unavailable"),
-      form: byId("message-form"),
-      input: byId("message-input"),
-      send: byId("message-send"),
-      counter: byId("message-counter"),
-      reason: byId("message-reason"),
     };
     const bearer = () => this.#session.user_token;
     const room = pathSegment(roomHash);
@@ -120,7 +102,7 @@ export class RoomChat {
         onGiveUp?.(reason);
       },
     });
-    this.#chatSocket.onStateChange(() => this.#renderComposer());
+    this.#chatSocket.onStateChange(() => this.#composer.render());
     monitor?.track(this.#chatSocket);
 
     this.#history = new HistoryClient(roomHash, {
@@ -130,22 +112,14 @@ export class RoomChat {
       onErrorFrame,
     });
 
-    this.#field = validator.field({
-      type: "chat-message",
-      formData: () => ({ content: this.#ui.input.value }),
-      local: ({ content }) => contentProblem(content),
-      onResult: ({ failed, reason }) => {
-        this.#verdict = { failed, reason };
-        this.#renderComposer();
-      },
-    });
-
-    this.#picker = new MentionPicker({
-      input: this.#ui.input,
-      container: this.#ui.form,
+    this.#composer = new Composer({
+      socket: this.#chatSocket,
+      validator,
+      signal: this.#abort.signal,
       getMembers: () => getMembers().filter((member) => member.user_id !== session.user_id),
+      onTyping,
+      onStoppedTyping,
     });
-    this.#bindComposer();
   }
 
   /** The room's member names, which messages may mention ("@name"). */
@@ -157,9 +131,7 @@ export class RoomChat {
     this.#ui.start.hidden = true;
     this.#ui.loading.hidden = true;
     this.#ui.unavailable.hidden = true;
-    this.#ui.input.value = "";
-    this.#verdict = { failed: false, reason: "" };
-    this.#renderComposer();
+    this.#composer.reset();
     this.#chatSocket.start();
     this.#history.start();
   }
@@ -168,19 +140,17 @@ export class RoomChat {
     if (this.#closed) return;
     this.#closed = true;
     this.#abort.abort();
-    this.#field.dispose();
-    this.#picker.destroy();
+    this.#composer.close();
     this.#chatSocket.close();
     this.#history.close();
     this.#list.destroy();
     this.#ui.start.hidden = true;
     this.#ui.loading.hidden = true;
     this.#ui.unavailable.hidden = true;
-    this.#ui.input.value = "";
   }
 
   focusComposer() {
-    this.#ui.input.focus();
+    this.#composer.focus();
   }
 
   /** A message from the live socket. */
@@ -188,67 +158,6 @@ export class RoomChat {
     this.#list.add([raw], { position: "live" });
     const message = normalizeMessage(raw);
     if (message && this.#list.mentionsMe(message)) this.#onMention?.(message);
-  }
-
-  // ---- composer -------------------------------------------------------------------------
-
-  #bindComposer() {
-    const { signal } = this.#abort;
-    const { form, input } = this.#ui;
-    bindSendKeys(form, input, () => this.#send(), signal);
-    input.addEventListener(
-      "input",
-      () => {
-        if (input.value === "") {
-          this.#verdict = { failed: false, reason: "" };
-          this.#renderComposer();
-          this.#onStoppedTyping?.();
-          return;
-        }
-        this.#field.check();
-        this.#renderComposer();
-        this.#onTyping?.();
-      },
-      { signal },
-    );
-  }
-
-  #send() {
-    const { input } = this.#ui;
-    if (!this.#canSend()) return;
-    const content = input.value.trim();
-    if (!this.#chatSocket.send({ content })) {
-      toast("Not connected: your message was not sent. It is still in the box.", {
-        kind: "error",
-        key: "chat-not-sent",
-      });
-      return;
-    }
-    input.value = "";
-    this.#verdict = { failed: false, reason: "" };
-    this.#renderComposer();
-    this.#onStoppedTyping?.();
-  }
-
-  #canSend() {
-    const value = this.#ui.input.value;
-    return (
-      this.#chatSocket.isOpen &&
-      value.trim() !== "" &&
-      !this.#verdict.failed &&
-      contentProblem(value) === ""
-    );
-  }
-
-  #renderComposer() {
-    if (this.#closed) return;
-    const { input, send, counter, reason } = this.#ui;
-    const length = charLength(input.value);
-    counter.textContent = `${length} / ${MAX_CONTENT_LENGTH}`;
-    counter.dataset.over = String(length > MAX_CONTENT_LENGTH);
-    reason.textContent = this.#verdict.failed ? this.#verdict.reason : "";
-    input.setAttribute("aria-invalid", String(this.#verdict.failed));
-    send.disabled = !this.#canSend();
   }
 
   // ---- loading messages ---------------------------------------------------------------------

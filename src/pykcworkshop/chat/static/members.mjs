@@ -1,7 +1,7 @@
 // The room's member list with live status (Online / Typing / Offline) and unread badges for
-// direct messages; the "X is typing…" line; and our own status on the /member-status
-// socket: "Online" when connected, "Typing" while typing (at most once per 2 s), "Online"
-// again after sending or after a pause.
+// direct messages (each entry is built by member-node.mjs); the "X is typing…" line; and our
+// own status on the /member-status socket: "Online" when connected, "Typing" while typing
+// (at most once per 2 s), "Online" again after sending or after a pause.
 
 import { roomMembers, pathSegment } from "./api.mjs";
 import {
@@ -10,7 +10,8 @@ import {
   TYPING_IDLE_MS,
   TYPING_THROTTLE_MS,
 } from "./constants.mjs";
-import { byId, el } from "./dom.mjs";
+import { byId } from "./dom.mjs";
+import { memberNode, placeInOrder, showMember } from "./member-node.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 
 const STATUSES = new Set(["Online", "Typing", "Offline"]);
@@ -275,48 +276,7 @@ export class MembersPanel {
   }
 
   #createNode(member) {
-    const node = el("li", {
-      dataset: {
-        testid: "member",
-        userId: String(member.user_id),
-        status: member.status,
-      },
-    });
-    const parts = [
-      el("span", { class: "status-dot", "aria-hidden": "true" }),
-      el("span", {
-        class: "member-name",
-        text: this.#isMe(member) ? `${member.user_name} (you)` : member.user_name,
-      }),
-      el("span", {
-        class: "member-status",
-        dataset: { testid: "member-status" },
-      }),
-    ];
-    if (this.#isMe(member)) {
-      node.append(el("div", { class: "member-btn" }, parts));
-    } else {
-      parts.push(
-        el("span", {
-          class: "badge",
-          dataset: { testid: "unread-badge" },
-          hidden: true,
-        }),
-      );
-      node.append(
-        el(
-          "button",
-          {
-            type: "button",
-            class: "member-btn",
-            "aria-pressed": "false",
-            onclick: () => this.#onOpenDm?.(member.user_id),
-          },
-          parts,
-        ),
-      );
-    }
-    return node;
+    return memberNode(member, { isMe: this.#isMe(member), onOpenDm: this.#onOpenDm });
   }
 
   #statusOf(member) {
@@ -325,18 +285,7 @@ export class MembersPanel {
   }
 
   #updateNode(member) {
-    const status = this.#statusOf(member);
-    const { node } = member;
-    node.dataset.status = status;
-    node.querySelector('[data-testid="member-status"]').textContent = status;
-    const button = node.querySelector("button");
-    if (!button) return;
-    const badge = node.querySelector('[data-testid="unread-badge"]');
-    badge.textContent = String(member.unread);
-    badge.hidden = member.unread === 0;
-    button.setAttribute("aria-pressed", String(this.#activeDm === member.user_id));
-    const unread = member.unread ? `, ${member.unread} unread` : "";
-    button.setAttribute("aria-label", `Direct message ${member.user_name} (${status}${unread})`);
+    showMember(member, { status: this.#statusOf(member), activeDm: this.#activeDm });
   }
 
   #render() {
@@ -344,27 +293,7 @@ export class MembersPanel {
     const members = [...this.#members.values()];
     for (const member of members) this.#updateNode(member);
 
-    // Us first, then everyone by name. Sorting by name only keeps items from jumping around
-    // whenever a status changes.
-    members.sort((a, b) => {
-      if (this.#isMe(a) !== this.#isMe(b)) return this.#isMe(a) ? -1 : 1;
-      return a.user_name.localeCompare(b.user_name, undefined, {
-        sensitivity: "base",
-      });
-    });
-    const list = this.#ui.list;
-    const inOrder = members.every((member, index) => list.children[index] === member.node);
-    if (!inOrder || list.children.length !== members.length) {
-      const focused = document.activeElement;
-      list.replaceChildren(...members.map((member) => member.node));
-      if (
-        focused instanceof HTMLElement &&
-        focused.isConnected &&
-        focused !== document.activeElement
-      ) {
-        focused.focus();
-      }
-    }
+    placeInOrder(this.#ui.list, members, (member) => this.#isMe(member));
 
     const online = members.filter((member) => this.#statusOf(member) !== "Offline").length;
     this.#ui.heading.textContent = `Members (${online} of ${members.length} online)`;
