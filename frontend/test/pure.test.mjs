@@ -4,7 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { parseTimestamp, normalizeMessage } from "../../src/pykcworkshop/chat/static/messages.mjs";
+import {
+  parseTimestamp,
+  normalizeMessage,
+} from "../../src/pykcworkshop/chat/static/message-data.mjs";
 import {
   canonicalJson,
   charLength,

@@ -2,19 +2,22 @@
 // view, the signed-in view and the open room. Loaded by chat.html as the one module script.
 //
 // Module map (one job each):
-//   constants   limits, paths, timings        dom          element helpers (no HTML strings)
-//   session     localStorage + CSRF token     api          HTTP calls, problem+json errors
-//   socket      reconnecting WebSocket        connection   "Reconnecting…" banner
-//   toast       notifications                 clipboard    copy with a plain-http fallback
-//   validation  live form checks              messages     message list, order, scrolling
-//   richtext    links and code in text (pure) timeline     days, grouping, times (pure)
-//   history     chat-history requests         chat         the room's conversation
-//   members     member list, statuses         sync         client-sync event protocol
-//   dm          direct messages               rooms        rooms sidebar, create, join
-//   room        one open room, wired          auth         sign up, key dialog, log in
-//   layout      drawers on small screens      app          this file
-//   mentions    "@name" detection (pure)      mentionpicker the composer's "@" picker
-//   attention   title count, favicon badge    notify       notifications, the bell button
+//   constants     limits, paths, timings          dom           element helpers, scroll anchors
+//   session       localStorage + CSRF token       api           HTTP calls, problem+json errors
+//   socket        reconnecting WebSocket          connection    "Reconnecting…" banner
+//   toast         notifications                   clipboard     copy with a plain-http fallback
+//   validation    live form checks                messages      message list, order, scrolling
+//   message-data  timestamps, shape, duplicates   message-node  a message, day separators
+//   richtext      links and code in text (pure)   timeline      days, grouping, times (pure)
+//   mentions      "@name" detection (pure)        mentionpicker the composer's "@" picker
+//   history       chat-history requests           paging        history pages, catching up
+//   chat          the room's conversation         composer      the room's message box
+//   members       member list, statuses           member-node   a member's entry, list order
+//   sync          client-sync event protocol      dm            direct messages
+//   attention     title count, favicon badge      notify        notifications, the bell button
+//   rooms         rooms sidebar, create, join     room          one open room, wired
+//   auth          sign up, key dialog, log in     layout        drawers on small screens
+//   app           this file
 //
 // Stable hooks for end-to-end tests (ids unless noted):
 //   Signed out   #auth-view, #signup-name, #signup-submit, #signup-reason,

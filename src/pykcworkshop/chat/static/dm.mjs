@@ -8,7 +8,8 @@
 import { pathSegment } from "./api.mjs";
 import { MAX_CONTENT_LENGTH } from "./constants.mjs";
 import { bindSendKeys, byId, isShown } from "./dom.mjs";
-import { MessageList, normalizeMessage } from "./messages.mjs";
+import { normalizeMessage } from "./message-data.mjs";
+import { MessageList } from "./messages.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 import { toast } from "./toast.mjs";
 import { charLength, contentProblem } from "./validation.mjs";

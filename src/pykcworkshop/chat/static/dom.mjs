@@ -1,5 +1,6 @@
-// Small DOM helpers: build elements without HTML strings, look up required elements, and
-// tell whether an element is on screen. Text always goes in as text nodes, never as markup.
+// Small DOM helpers: build elements without HTML strings, look up required elements, tell
+// whether an element is on screen, and keep a reading position while content changes. Text
+// always goes in as text nodes, never as markup.
 
 /**
  * Create an element.
@@ -70,4 +71,30 @@ export function bindSendKeys(form, input, send, signal) {
     },
     { signal },
   );
+}
+
+/**
+ * The first of `items` (each with a `node`, in document order) at least partly in view in
+ * `scroller`, and its offset from the scroller's top; null when there are none.
+ */
+export function scrollAnchor(scroller, items) {
+  if (items.length === 0) return null;
+  const top = scroller.getBoundingClientRect().top;
+  let low = 0;
+  let high = items.length - 1;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (items[mid].node.getBoundingClientRect().bottom > top) high = mid;
+    else low = mid + 1;
+  }
+  const item = items[low];
+  return { item, offset: item.node.getBoundingClientRect().top - top };
+}
+
+/** Scroll so that the anchor is drawn where it was (when it is still in the page). */
+export function restoreScrollAnchor(scroller, anchor) {
+  if (!anchor || !anchor.item.node.isConnected) return;
+  const top = scroller.getBoundingClientRect().top;
+  const offset = anchor.item.node.getBoundingClientRect().top - top;
+  scroller.scrollTop += offset - anchor.offset;
 }
