@@ -16,6 +16,7 @@ from pykcworkshop import config, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
+from pykcworkshop.chat.api.websockets import control
 from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
 from pykcworkshop.chat.constants import MAX_REQUEST_BODY
@@ -73,6 +74,8 @@ async def _start(app: Quart) -> None:
     plane = backplane.backplane_for(app.config["BROKER_URL"])
     app.extensions[backplane.EXTENSION] = plane
     await plane.connect()
+    # Control events (signed out, removed from a room) close this process's sockets.
+    app.extensions["chat_control_listener"] = await control.listen(app, plane)
 
 
 async def _stop(app: Quart) -> None:
@@ -80,6 +83,7 @@ async def _stop(app: Quart) -> None:
     # cancelled during shutdown may look it up in their cleanup.
     if not app.extensions.pop("chat_running", False):
         return
+    await app.extensions.pop("chat_control_listener").aclose()
     await app.extensions[backplane.EXTENSION].disconnect()
     await db.dispose()
 

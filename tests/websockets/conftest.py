@@ -16,6 +16,7 @@ import pytest
 from quart import Quart
 
 from pykcworkshop import create_app
+from pykcworkshop.chat.api.websockets import control
 from pykcworkshop.chat.backplane import EXTENSION, Backplane
 from tests.support.live_server import LiveServer
 
@@ -48,9 +49,11 @@ def local_app_factory(
         plane = Backplane()
         await plane.connect()
         app.extensions[EXTENSION] = plane
+        listening = await control.listen(app, plane)
         try:
             yield app
         finally:
+            await listening.aclose()
             await plane.disconnect()
 
     return build

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol
 
@@ -133,6 +133,29 @@ class Subscriber:
         return await self.get()
 
 
+class Listener(Subscriber):
+    """A subscription that hands each message to a callback at once instead of queueing it.
+
+    For process-wide consumers of rare events (e.g. "close this user's sockets"): no task
+    waits on it, and the callback must not block. A backend failure does not end it.
+    """
+
+    def __init__(self, channel: str, callback: Callable[[str], None]) -> None:
+        super().__init__(channel, capacity=1)
+        self._callback = callback
+
+    def offer(self, message: str) -> bool:
+        """Hand ``message`` to the callback; a failing callback is logged, never raised."""
+        try:
+            self._callback(message)
+        except Exception:
+            log.exception("listener of %s failed", self.channel)
+        return True
+
+    def drop(self, reason: SubscriberDropped) -> None:
+        """Listeners have no backlog to fall behind on: keep listening."""
+
+
 class Broker:
     """Publish JSON events to channels and subscribe to them with bounded queues.
 
@@ -185,13 +208,18 @@ class Broker:
             await self._backend.publish(channel, message)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscriber]:
+    async def subscribe(
+        self, channel: str, *, on_message: Callable[[str], None] | None = None
+    ) -> AsyncIterator[Subscriber]:
         """Subscribe to ``channel`` for the duration of the ``async with`` block.
 
-        The subscription ends when the block exits for any reason, including an exception
-        or a cancelled task.
+        With ``on_message``, each message is handed to that callback as it is delivered
+        (a :class:`Listener`) instead of waiting in a queue. The subscription ends when the
+        block exits for any reason, including an exception or a cancelled task.
         """
-        subscriber = Subscriber(channel, self.capacity)
+        subscriber = (
+            Subscriber(channel, self.capacity) if on_message is None else Listener(channel, on_message)
+        )
         async with self._lock:
             if self._backend is not None and channel not in self._backend_channels:
                 await self._backend.subscribe(channel)

@@ -1,7 +1,8 @@
 """How the server ends a websocket on purpose: named close codes, a bounded close, lingering.
 
-The codes are RFC 6455's (section 7.4.1); docs/protocol.md, "Close codes", says what a
-client should make of each.
+The 1000-range codes are RFC 6455's (section 7.4.1); the 4000-range ones are ours (the
+range RFC 6455 leaves to applications). docs/protocol.md, "Close codes", says what a client
+should make of each.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ class CloseCode(IntEnum):
     SERVER_ERROR = 1011
     #: The client cannot keep up with its room (or the broker is unavailable): reconnect.
     TRY_AGAIN_LATER = 1013
+    #: The session token the socket was opened with was ended (signed out, replaced,
+    #: revoked or expired): sign in again, do not reconnect with it.
+    SESSION_ENDED = 4001
+    #: The user is no longer a member of the room (kicked, banned, left), or no longer
+    #: shares a room with their direct-message partner: do not reconnect.
+    REMOVED_FROM_ROOM = 4003
+    #: The room was deleted: do not reconnect.
+    ROOM_DELETED = 4004
 
 
 class ConnectionClosedByServer(Exception):

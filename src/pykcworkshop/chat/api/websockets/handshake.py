@@ -8,16 +8,18 @@ responses: 401 bad or missing credentials, 403 not allowed, 404 unknown room or 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Literal, overload
 from urllib.parse import urlsplit
 
-from quart import current_app, websocket
+from quart import current_app, g, websocket
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import BEARER_SUBPROTOCOL_PREFIX, CSRF_SUBPROTOCOL_PREFIX, csrf_ok
+from pykcworkshop.chat.api.websockets.control import SocketScope, admitted
 from pykcworkshop.chat.constants import MAX_DB_ID
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.problems import ProblemError
@@ -116,6 +118,8 @@ async def _admit(session: AsyncSession, bearer: BearerPolicy) -> UserTokenClaims
     claims = None if token is None else await db.authenticate(session, token)
     if claims is None and bearer == "required":
         raise ProblemError(HTTPStatus.UNAUTHORIZED, "missing or invalid Bearer subprotocol")
+    if claims is not None and token is not None:
+        admitted(SocketScope(claims.user_id, token))
     return claims
 
 
@@ -128,6 +132,7 @@ async def admit_room_member(room_hash: str) -> UserTokenClaims:
             raise ProblemError(HTTPStatus.NOT_FOUND, "no room with this hash exists")
         if not await db.is_member(session, user_id=user.user_id, room_id=room_hash):
             raise ProblemError(HTTPStatus.FORBIDDEN, "you are not a member of this room")
+    admitted(replace(g.socket_scope, room=room_hash))
     return user
 
 
@@ -143,6 +148,7 @@ async def admit_dm_partner(partner_id: int) -> UserTokenClaims:
             raise ProblemError(HTTPStatus.NOT_FOUND, "no user with this id exists") from None
         if not await db.share_a_room(session, user.user_id, partner_id):
             raise ProblemError(HTTPStatus.FORBIDDEN, "you share no room with this user")
+    admitted(replace(g.socket_scope, partner=partner_id))
     return user
 
 

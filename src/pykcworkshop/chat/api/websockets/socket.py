@@ -27,6 +27,7 @@ from pykcworkshop.chat.api.websockets.closing import (
     close_quietly,
     linger,
 )
+from pykcworkshop.chat.api.websockets.control import LiveSocket, tracked
 from pykcworkshop.chat.api.websockets.forwarding import forwarding
 from pykcworkshop.chat.api.websockets.handshake import accept
 from pykcworkshop.chat.backplane import backplane, broker
@@ -153,7 +154,8 @@ async def serve(
     runs. An error in the block closes only this connection (1011) and is logged.
     """
     socket = ClientSocket(rate, per_user, pace=pace)
-    try:
+    # Tracked: a control event (signed out, removed from the room) can end it from outside.
+    async with tracked() as live, _running(socket, live):
         if channel is None:
             await accept()
             yield socket
@@ -164,14 +166,25 @@ async def serve(
                 await accept()
                 async with forwarding(subscription, on_close=socket.mark_closed_by_server):
                     yield socket
+
+
+@asynccontextmanager
+async def _running(socket: ClientSocket, live: LiveSocket | None) -> AsyncIterator[None]:
+    """End the connection the way its ``async with`` block ended (see :func:`serve`)."""
+    try:
+        yield
     except ConnectionClosedByServer:
         await linger()
     except asyncio.CancelledError:
-        # The forwarder cancels this task after closing the connection; other
-        # cancellations (the client went away) propagate.
+        # The forwarder, or a control event (signed out, removed from the room), cancels
+        # this task to end the connection; other cancellations (the client went away)
+        # propagate.
         task = asyncio.current_task()
-        if not (socket.closed_by_server and task is not None and task.uncancel() == 0):
+        ending = live.ending if live is not None else None
+        if not ((socket.closed_by_server or ending) and task is not None and task.uncancel() == 0):
             raise
+        if ending is not None and not socket.closed_by_server:
+            await close_quietly(*ending)
         await linger()
     except Exception:
         log.exception("websocket handler failed on %s", websocket.path)
