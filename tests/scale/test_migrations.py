@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pykcworkshop.chat.db.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The newest revision.
+HEAD = "0002"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -66,7 +68,7 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_one_linear_history_starting_at_0001() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
-    assert scripts.get_heads() == ["0001"]
+    assert scripts.get_heads() == [HEAD]
     assert [revision.revision for revision in scripts.walk_revisions()][-1] == "0001"
 
 
@@ -77,7 +79,7 @@ async def test_upgrade_gives_exactly_the_models_schema(empty_db: str) -> None:
     tables, differences, version = await inspect_database(empty_db)
     assert tables == {*Base.metadata.tables, "alembic_version"}
     assert differences == []
-    assert version == "0001"
+    assert version == HEAD
     # `alembic check` agrees: nothing left to autogenerate.
     await asyncio.to_thread(command.check, config)
 
@@ -103,7 +105,7 @@ async def test_upgrade_on_a_connection_handed_over_by_the_caller(tmp_path: Path)
     finally:
         await engine.dispose()
     _, differences, version = await inspect_database(url)
-    assert differences == [] and version == "0001"
+    assert differences == [] and version == HEAD
 
 
 def test_offline_sql_for_postgresql() -> None:
@@ -126,5 +128,43 @@ def test_command_line_upgrade_uses_db_uri(pg_url: str, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Running upgrade  -> 0001" in result.stderr
+    assert f"Running upgrade 0001 -> {HEAD}" in result.stderr
     _, differences, version = asyncio.run(inspect_database(pg_url))
-    assert differences == [] and version == "0001"
+    assert differences == [] and version == HEAD
+
+
+#: A database as 0001 left it, with data: two users, a room owned by the first with the
+#: second as a member, and a message.
+DATA_0001 = [
+    "INSERT INTO users (id, name, name_key, login_key_hash) VALUES (1, 'Ada', 'ada', ''), (2, 'Bob', 'bob', '')",
+    "INSERT INTO rooms (id, name, name_key, owner_id) VALUES ('r1', 'Room', 'room', 1)",
+    "INSERT INTO room_members (room_id, user_id) VALUES ('r1', 1), ('r1', 2)",
+    "INSERT INTO chat_messages (id, author_id, room_id, content, timestamp)"
+    " VALUES (1, 2, 'r1', 'hello', '2024-05-01 12:00:00+00:00')",
+]
+
+
+async def test_upgrade_from_0001_keeps_the_data_and_gives_owners_their_role(empty_db: str) -> None:
+    config = alembic_config(empty_db)
+    await asyncio.to_thread(command.upgrade, config, "0001")
+    engine = create_async_engine(empty_db)
+    try:
+        async with engine.begin() as conn:
+            for statement in DATA_0001:
+                await conn.execute(text(statement))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            roles = (await conn.execute(text("SELECT user_id, role, muted_until FROM room_members"))).all()
+            messages = (
+                await conn.execute(text("SELECT content, deleted_at, deleted_by FROM chat_messages"))
+            ).all()
+            bans = await conn.scalar(text("SELECT count(*) FROM room_bans"))
+    finally:
+        await engine.dispose()
+    assert sorted(roles) == [(1, "owner", None), (2, "member", None)]
+    assert messages == [("hello", None, None)] and bans == 0
+    assert (await inspect_database(empty_db))[1:] == ([], HEAD)
+    # And back: 0001's schema again, with the data.
+    await asyncio.to_thread(command.downgrade, config, "0001")
+    tables, _, version = await inspect_database(empty_db)
+    assert "room_bans" not in tables and version == "0001"

@@ -43,3 +43,10 @@ USER_CHAT_RATE = (20.0, 60)
 USER_SYNC_RATE = (40.0, 120)
 #: Error frames a connection may earn by abuse before it is closed with 1008.
 MAX_STRIKES = 20
+
+#: Longest reason a moderator may give for a ban, in characters.
+MAX_BAN_REASON_LENGTH = 200
+#: Longest mute, in minutes (one week).
+MAX_MUTE_MINUTES = 7 * 24 * 60
+#: The room-events socket only sends; frames a client sends anyway are read at this rate.
+ROOM_EVENTS_RATE = (5.0, 10)

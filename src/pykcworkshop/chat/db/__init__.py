@@ -1,13 +1,13 @@
-"""The data layer's public API: connection, sessions, query helpers and models.
+"""The data layer's public API: connection, sessions, query helpers, models and moderation queries.
 
 >>> from pykcworkshop.chat import db
 >>> callable(db.create_user) and callable(db.get_session)
 True
 """
 
-from pykcworkshop.chat.db import models
+from pykcworkshop.chat.db import models, moderation
 from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_session, initialize
-from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken
+from pykcworkshop.chat.db.models import ChatMessage, Room, RoomBan, User, UserToken
 from pykcworkshop.chat.db.queries import (
     AlreadyMember,
     MessageRow,
@@ -37,6 +37,7 @@ __all__ = [
     "MessageRow",
     "NameTaken",
     "Room",
+    "RoomBan",
     "User",
     "UserToken",
     "add_user_to_room",
@@ -57,6 +58,7 @@ __all__ = [
     "join_room",
     "login",
     "models",
+    "moderation",
     "room_exists",
     "room_name_owned",
     "rooms_of_user",

@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users, their session tokens, rooms, memberships and chat messages.
+"""SQLAlchemy models: users, their session tokens, rooms, memberships, bans and chat messages.
 
 Every relationship loads eagerly (joined or ``selectin``), so objects stay readable after
 their session closes, also when fetched with a plain ``select()``.
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, MAX_NAME_LENGTH
+from pykcworkshop.chat.constants import MAX_BAN_REASON_LENGTH, MAX_CONTENT_LENGTH, MAX_NAME_LENGTH
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -64,6 +64,10 @@ room_members = Table(
     Base.metadata,
     Column("room_id", ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+    #: "owner" (exactly one per room, the same user as ``Room.owner_id``), "moderator" or "member".
+    Column("role", String(16), nullable=False, default="member", server_default="member"),
+    #: Until when the member may not post chat messages (aware UTC); None: not muted.
+    Column("muted_until", UTCDateTime(), nullable=True),
 )
 
 
@@ -141,9 +145,32 @@ class ChatMessage(Base):
     room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     content: Mapped[str] = mapped_column(String(MAX_CONTENT_LENGTH))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Soft deletion: when and by whom; history and chat-history leave deleted messages out.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    deleted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", name="fk_chat_messages_deleted_by_users"),
+        nullable=True,
+        default=None,
+    )
 
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="joined", foreign_keys=[author_id])
     room: Mapped[Room] = relationship(lazy="joined")
 
     def __repr__(self) -> str:
         return f"ChatMessage(id={self.id!r}, room_id={self.room_id!r})"
+
+
+class RoomBan(Base):
+    """A user banned from a room: they cannot join it again until unbanned."""
+
+    __tablename__ = "room_bans"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    #: Who banned them (None once that account is gone).
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(MAX_BAN_REASON_LENGTH), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"RoomBan(room_id={self.room_id!r}, user_id={self.user_id!r})"

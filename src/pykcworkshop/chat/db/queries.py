@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -97,6 +97,9 @@ async def create_room(session: AsyncSession, *, room_name: str, creator_id: int)
     )
     session.add(room)
     await _flush_unique(session, NameTaken(f"you already own a room named {name!r}"))
+    # The membership row was written with the default role: the creator owns the room.
+    where = (room_members.c.room_id == room.id, room_members.c.user_id == creator_id)
+    await session.execute(update(room_members).where(*where).values(role="owner"))
     return room
 
 
@@ -258,7 +261,7 @@ async def get_history(
     newer: bool = False,
     cursor_id: int | None = None,
 ) -> list[MessageRow]:
-    """Return up to ``chunk_size`` messages of a room next to ``before``.
+    """Return up to ``chunk_size`` messages of a room next to ``before`` (deleted ones left out).
 
     ``newer`` false: the newest messages strictly older than ``before``, newest first;
     true: the oldest strictly newer, oldest first. With ``cursor_id``, the id of a message
@@ -286,7 +289,7 @@ async def get_history(
     query = (
         select(ChatMessage.id, ChatMessage.author_id, User.name, ChatMessage.content, ChatMessage.timestamp)
         .join(User, User.id == ChatMessage.author_id)
-        .where(ChatMessage.room_id == room_id, boundary)
+        .where(ChatMessage.room_id == room_id, ChatMessage.deleted_at.is_(None), boundary)
         .order_by(*(order if newer else (column.desc() for column in order)))
         .limit(chunk_size)
     )
