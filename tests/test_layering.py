@@ -54,7 +54,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("data", ("pykcworkshop.chat.db", "pykcworkshop.chat.db.*")),
     ("backplane", ("pykcworkshop.chat.backplane", "pykcworkshop.chat.backplane.*")),
     # What a message is and how forms are checked, on top of the data layer.
-    ("chat", ("pykcworkshop.chat.messages", "pykcworkshop.chat.forms")),
+    (
+        "chat",
+        (
+            "pykcworkshop.chat.messages",
+            "pykcworkshop.chat.forms",
+            "pykcworkshop.chat.moderation",
+            "pykcworkshop.chat.room_events",
+        ),
+    ),
     # Everything that answers requests: the page, the HTTP API, the websockets, site routes.
     ("web", ("pykcworkshop.chat", "pykcworkshop.chat.api", "pykcworkshop.chat.api.*", "pykcworkshop.site")),
     ("app factory", ("pykcworkshop",)),

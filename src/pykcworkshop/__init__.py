@@ -15,6 +15,7 @@ from quart import Quart
 from pykcworkshop import config, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
+from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
 from pykcworkshop.chat.api.websockets import control
 from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
@@ -59,6 +60,7 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
     app.register_blueprint(site.bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(http_v1_bp)
+    app.register_blueprint(http_moderation_bp)
     app.register_blueprint(websockets_v1_bp)
     return app
 

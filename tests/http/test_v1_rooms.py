@@ -60,7 +60,9 @@ async def test_create_room_makes_the_creator_owner(api, user, database):
 async def test_create_room_makes_the_creator_the_first_member(api, user):
     room = await create_room(api, user)
     members = await api.get(f"/room/{room['room_hash']}/members", headers=bearer(user))
-    assert members.json() == [{"user_name": user.name, "user_id": user.id}]
+    assert members.json() == [
+        {"user_name": user.name, "user_id": user.id, "role": "owner", "muted_until": None}
+    ]
 
 
 async def test_create_room_gives_each_room_its_own_hash(api, user):
@@ -230,12 +232,13 @@ async def test_join_rejects_unknown_room(api, user, room_hash):
 # ------------------------------------------------------------------ GET /room/<room_hash>/members
 
 
-async def test_members_lists_every_member_with_name_and_id(api, seed):
+async def test_members_lists_every_member_with_name_id_and_role(api, seed):
     owner, alice, bob = await seed.user(), await seed.user(), await seed.user()
     room_hash = await seed.room(owner, alice, bob)
     response = await api.get(f"/room/{room_hash}/members", headers=bearer(alice))
     assert response.status_code == 200
-    expected = [{"user_name": u.name, "user_id": u.id} for u in (owner, alice, bob)]
+    roles = {owner.id: "owner", alice.id: "member", bob.id: "member"}
+    expected = [{"user_name": u.name, "user_id": u.id, "role": roles[u.id]} for u in (owner, alice, bob)]
     assert sorted(response.json(), key=lambda m: m["user_id"]) == sorted(expected, key=lambda m: m["user_id"])
 
 

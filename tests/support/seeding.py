@@ -103,3 +103,46 @@ async def seed_messages(room_hash: str, author: SeededUser, stamped: list[tuple[
         ]
         await session.commit()
     return [message.id for message in messages]
+
+
+#: The people of a moderated room (see :func:`seed_moderated_room`).
+MODERATED_ROLES = ("owner", "moderator", "moderator2", "member", "member2", "outsider", "stranger", "banned")
+
+
+@dataclass(frozen=True)
+class ModeratedRoom:
+    """A seeded room with every kind of participant, by name (:data:`MODERATED_ROLES`).
+
+    ``owner``; ``moderator`` and ``moderator2``; ``member`` and ``member2``; ``outsider`` and
+    ``stranger`` belong to no room of theirs; ``banned`` was a member and is banned.
+    """
+
+    hash: str
+    name: str
+    users: dict[str, SeededUser]
+
+    def __getitem__(self, who: str) -> SeededUser:
+        return self.users[who]
+
+
+async def seed_moderated_room() -> ModeratedRoom:
+    """Create a :class:`ModeratedRoom` in one transaction (fast)."""
+    async with db.get_session() as session:
+        created = {}
+        for who in MODERATED_ROLES:
+            created[who] = await db.create_user(session, user_name=unique_name())
+        owner = created["owner"][0]
+        chat_room = await db.create_room(session, room_name=unique_name("room"), creator_id=owner.id)
+        for who in ("moderator", "moderator2", "member", "member2", "banned"):
+            await db.add_user_to_room(session, user_id=created[who][0].id, room_id=chat_room.id)
+        for who in ("moderator", "moderator2"):
+            await db.moderation.set_role(
+                session, room_id=chat_room.id, user_id=created[who][0].id, role="moderator"
+            )
+        banned = created["banned"][0].id
+        await db.moderation.ban(session, room_id=chat_room.id, user_id=banned, by_id=owner.id, reason="")
+        await session.commit()
+    users = {
+        who: SeededUser(user.id, user.name, key, user.token.token) for who, (user, key) in created.items()
+    }
+    return ModeratedRoom(chat_room.id, chat_room.name, users)

@@ -1,4 +1,4 @@
-"""HTTP API v1 under ``/chat/api/v1``: users, login and rooms.
+"""HTTP API v1 under ``/chat/api/v1``: users, login and rooms (moderation: :mod:`.moderation`).
 
 Every request needs a valid ``X-CSRF-TOKEN`` header; routes marked with
 :func:`require_user` also need ``Authorization: Bearer <user_token>``.
@@ -12,6 +12,7 @@ from quart import Blueprint, Response, jsonify
 from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
+from pykcworkshop.chat.api import moderation
 from pykcworkshop.chat.api.http.helpers import (
     bad_request,
     check_csrf,
@@ -120,9 +121,11 @@ async def owned_rooms() -> Response:
 @bp.put("/room/<room_hash>/join")
 @require_user
 async def join_room(room_hash: str) -> Response:
-    """Join a room; a system message announces the new member."""
+    """Join a room; a system message announces the new member. Banned users get 403."""
     async with db.get_session() as session:
         room = await _room_or_400(session, room_hash)
+        if await db.moderation.is_banned(session, room_id=room.id, user_id=current_user().user_id):
+            raise moderation.forbidden("you are banned from this room")
         try:
             message = await db.join_room(session, user_id=current_user().user_id, room_id=room.id)
             await session.commit()
@@ -136,7 +139,7 @@ async def join_room(room_hash: str) -> Response:
 @bp.get("/room/<room_hash>/members")
 @require_user
 async def room_members(room_hash: str) -> Response:
-    """List the members of a room."""
+    """List the members of a room with their ``role`` (moderators also see ``muted_until``)."""
     async with db.get_session() as session:
         room = await _room_or_400(session, room_hash)
-    return jsonify([{"user_name": user.name, "user_id": user.id} for user in room.members])
+    return jsonify(await moderation.members(current_user(), room.id))
