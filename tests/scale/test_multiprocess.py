@@ -341,3 +341,52 @@ async def test_per_user_rate_limit_is_shared_by_processes(cluster: tuple[Node, N
         reasons = [reason for seen in await asyncio.gather(*map(drain_errors, sockets)) for reason in seen]
     assert reasons, "no frame was refused although the user exceeded their burst across processes"
     assert all("your account" in reason for reason in reasons)
+
+
+async def moderate(node: Node, method: str, path: str, owner: Member, body: Any = None) -> int:
+    """Send a moderation request (many answer 204, without a body); return the status."""
+    headers = {"X-CSRF-TOKEN": node.csrf, "Authorization": f"Bearer {owner.token}"}
+    async with httpx.AsyncClient(base_url=f"{node.server.http_url}{API}", timeout=10) as client:
+        response = await client.request(method, path, json=body, headers=headers)
+    return response.status_code
+
+
+async def closed_within_a_second(ws: ClientConnection) -> int | None:
+    async with asyncio.timeout(1.0):
+        await ws.wait_closed()
+    return ws.close_code
+
+
+async def test_moderation_is_enforced_in_the_other_process(cluster: tuple[Node, Node]) -> None:
+    a, b = cluster
+    alice, bob, carol = await sign_up(a, "alice"), await sign_up(b, "bob"), await sign_up(b, "carol")
+    room = await room_with(a, alice, (b, bob), (b, carol))
+    async with AsyncExitStack() as stack:
+        bobs = [
+            await stack.enter_async_context(connect(b, f"/room/{room}/{name}", bob))
+            for name in ("chat-message", "member-status", "client-sync", "chat-history", "room-events")
+        ]
+        events = await stack.enter_async_context(connect(b, f"/room/{room}/room-events", carol))
+        carol_chat = await stack.enter_async_context(connect(b, f"/room/{room}/chat-message", carol))
+        alice_chat = await stack.enter_async_context(connect(a, f"/room/{room}/chat-message", alice))
+
+        # Kicked on A: every socket of bob's on B closes with 4003; carol on B hears of it.
+        assert await moderate(a, "POST", f"/room/{room}/members/{bob.id}/kick", alice) == 204
+        for ws in bobs:
+            assert await closed_within_a_second(ws) == 4003
+        event = await recv_json(events, timeout=10)
+        assert (event["type"], event["user_id"], event["by_id"]) == ("member-kicked", bob.id, alice.id)
+
+        # Muted on A: carol's frames on B get an error frame.
+        assert (
+            await moderate(a, "POST", f"/room/{room}/members/{carol.id}/mute", alice, {"minutes": 5}) == 200
+        )
+        assert (await recv_json(events, timeout=10))["type"] == "member-muted"
+        await carol_chat.send(json.dumps({"content": "can I?"}))
+        errors = await drain_errors(carol_chat)
+        assert [error.split(" until ")[0] for error in errors] == ["you are muted in this room"]
+
+        # Deleted on B: alice's socket on A closes with 4004.
+        assert await moderate(b, "DELETE", f"/room/{room}", alice) == 204
+        assert await closed_within_a_second(alice_chat) == 4004
+        assert await closed_within_a_second(carol_chat) == 4004

@@ -140,9 +140,24 @@ async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str
     return history_json(rows)
 
 
+class Muted(Exception):
+    """The author is muted in the room: nothing is stored; the text is the error frame's reason."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"you are muted in this room until {until.astimezone(UTC).isoformat()}")
+        self.until = until
+
+
 async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str) -> dict[str, Any]:
-    """Store a message by ``user`` in the room and return its message object."""
+    """Store a message by ``user`` in the room and return its message object.
+
+    Raises :class:`Muted` if a moderator muted ``user`` in the room. The check is one
+    primary-key lookup in the session that stores the message, so a mute (or an unmute)
+    takes effect with the next frame, in every process, with no cache to keep fresh.
+    """
     async with db.get_session() as session:
+        if until := await db.moderation.muted_until(session, room_id=room_hash, user_id=user.user_id):
+            raise Muted(until)
         message = await db.create_chat_message(
             session, author_id=user.user_id, room_id=room_hash, content=content
         )

@@ -47,6 +47,7 @@ from pykcworkshop.chat.constants import (
 )
 from pykcworkshop.chat.forms import form_problem
 from pykcworkshop.chat.messages import (
+    Muted,
     load_history,
     new_direct_message,
     parse_history_request,
@@ -77,12 +78,21 @@ async def chat_message(room_hash: str) -> None:
       with a UTC offset, e.g. ``2024-05-01T12:00:00.123456+00:00``) to this room's
       chat-message channel: every connection on this room's chat-message socket receives
       it, the sender included. One connection's messages arrive in the order it sent them.
+    - A muted member gets an error frame saying until when instead
+      (``store_chat_message`` raises ``Muted``, whose text is the reason); nothing is
+      stored or sent. Kicked and banned users are no longer members, so their sockets are
+      closed and their handshakes refused with 403.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "chat-message")
     async with serve(CHAT_RATE, channel, per_user=(f"{user.user_id}:chat", USER_CHAT_RATE)) as socket:
         async for content in socket.message_contents():
-            await broker().publish(channel, await store_chat_message(user, room_hash, content))
+            try:
+                message = await store_chat_message(user, room_hash, content)
+            except Muted as muted:
+                await socket.send_error(str(muted))
+                continue
+            await broker().publish(channel, message)
 
 
 @bp.websocket("/room/<room_hash>/member-status")
