@@ -212,6 +212,7 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     onShowPeople: () => drawers.showPeople(),
     notifier,
     onOpenRoom: (info) => openRoom(info),
+    onRemoved: (reason) => showRemoved(reason),
   });
   room.start();
   rememberRoom(roomHash);
@@ -232,6 +233,16 @@ function closeRoom() {
   room?.close();
   room = null;
   sidebar.setActive(null);
+  byId("room-removed").hidden = true;
+}
+
+/** We were removed from the open room (kicked, banned, left elsewhere) or it was deleted. */
+function showRemoved(reason) {
+  closeRoom();
+  const notice = byId("room-removed");
+  notice.textContent = reason;
+  notice.hidden = false;
+  sidebar.refresh().catch(() => {});
 }
 
 function logOut({ focusLogin = true } = {}) {

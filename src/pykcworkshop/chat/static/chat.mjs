@@ -78,9 +78,9 @@ export class RoomChat {
       onOpen: ({ reconnected }) => this.#chatOpened(reconnected),
       onMessage: (message) => this.#receive(message),
       onErrorFrame,
-      onGiveUp: (reason) => {
+      onGiveUp: (reason, info) => {
         this.#showUnavailable("Live chat is unavailable: the server refused the connection.");
-        onGiveUp?.(reason);
+        onGiveUp?.(reason, info);
       },
     });
     this.#chatSocket.onStateChange(() => this.#composer.render());

@@ -20,6 +20,7 @@ export class RoomSession {
   #name = "";
   #notifier;
   #onOpenRoom;
+  #onRemoved;
   chat;
   members;
   sync;
@@ -32,6 +33,7 @@ export class RoomSession {
    *   onShowPeople()        reveal the members/DM column (a drawer on phones)
    *   notifier              Notifier: mentions and DMs while the tab is hidden
    *   onOpenRoom(room)      open a room again (a click on its notification)
+   *   onRemoved(reason)     the server ended our membership (4003) or deleted the room (4004)
    */
   constructor({
     room,
@@ -42,10 +44,12 @@ export class RoomSession {
     onShowPeople,
     notifier,
     onOpenRoom,
+    onRemoved,
   }) {
     this.#roomHash = room.room_hash;
     this.#notifier = notifier;
     this.#onOpenRoom = onOpenRoom;
+    this.#onRemoved = onRemoved;
     this.#ui = {
       noRoom: byId("no-room"),
       roomOpen: byId("room-open"),
@@ -60,7 +64,7 @@ export class RoomSession {
       session,
       monitor,
       onErrorFrame,
-      onGiveUp: () => this.#refused(),
+      onGiveUp: (reason, info) => this.#refused(reason, info),
     };
     this.members = new MembersPanel({
       ...common,
@@ -165,10 +169,17 @@ export class RoomSession {
     this.sync.send("status-request");
   }
 
-  /** A room socket gave up. Find out why over HTTP (a 401 there logs us out). */
-  async #refused() {
+  /**
+   * A room socket gave up. Removed from the room or the room deleted: say so, for good.
+   * Otherwise find out why over HTTP (a 401 there logs us out).
+   */
+  async #refused(reason, info) {
     if (this.#closed || this.#refusalReported) return;
     this.#refusalReported = true;
+    if (info?.code === 4003 || info?.code === 4004) {
+      this.#onRemoved?.(reason);
+      return;
+    }
     try {
       await api.getRoom(this.#roomHash);
       toast("The server refused the live connection to this room.", {

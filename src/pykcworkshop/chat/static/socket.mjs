@@ -15,7 +15,8 @@
 //   "open"          connected
 //   "reconnecting"  lost (or never got) the connection and trying again
 //   "failed"        gave up: the handshake kept being refused although the server answers
-//                   HTTP (bad credentials, not a member, unknown room…); retry() starts over
+//                   HTTP (bad credentials, not a member, unknown room…), or the server
+//                   closed it with a final code (FINAL_CLOSE_CODES); retry() starts over
 //   "closed"        closed on purpose with close(); final
 //
 // A refused handshake and a server that is down look the same to a browser (the socket
@@ -31,6 +32,12 @@ const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const FAILED_HANDSHAKES_BEFORE_PROBE = 3;
 const NORMAL_CLOSURE = 1000;
+/**
+ * Close codes after which reconnecting is pointless (docs/protocol.md, "Close codes"): the
+ * session ended (4001), the user was removed from the room (4003), the room was deleted
+ * (4004). The socket gives up at once and onGiveUp gets the server's reason and the code.
+ */
+export const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004]);
 
 /** Delay before reconnect attempt number `attempt` (0, 1, 2…): half fixed, half random. */
 export function backoffDelay(attempt, min = MIN_DELAY_MS, max = MAX_DELAY_MS) {
@@ -75,7 +82,8 @@ export class ReconnectingSocket {
    *   onOpen({reconnected})  after every successful handshake
    *   onMessage(data)        each JSON frame
    *   onErrorFrame(reason)   each error frame
-   *   onGiveUp(reason)       when the state becomes "failed"
+   *   onGiveUp(reason, {code})  when the state becomes "failed"; `code` is the server's
+   *                          close code when it ended the socket for good, else null
    */
   constructor(path, { name = path, bearer = null, errorFrames = true, ...handlers } = {}) {
     this.#path = path;
@@ -235,6 +243,10 @@ export class ReconnectingSocket {
     if (ws !== this.#ws) return;
     this.#detach();
     if (this.#state === "closed" || this.#state === "failed") return;
+    if (opened && FINAL_CLOSE_CODES.has(event.code)) {
+      this.#giveUp(event.reason || "closed by the server", event.code);
+      return;
+    }
     if (opened) {
       console.info(`${this.#name}: connection lost (code ${event.code}), reconnecting`);
     } else {
@@ -267,14 +279,14 @@ export class ReconnectingSocket {
     this.#timer = setTimeout(() => this.#connect(), delay);
   }
 
-  #giveUp(reason) {
+  #giveUp(reason, code = null) {
     this.#epoch += 1;
     this.#clearTimer();
     this.#detach();
     this.#rejectWaiters(new Error(`${this.#name}: ${reason}`));
     this.#setState("failed");
     console.warn(`${this.#name}: gave up (${reason})`);
-    this.#handlers.onGiveUp?.(reason);
+    this.#handlers.onGiveUp?.(reason, { code });
   }
 
   /** Forget the current WebSocket: detach its handlers first, then close it. */
