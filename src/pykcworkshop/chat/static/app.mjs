@@ -213,6 +213,7 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     notifier,
     onOpenRoom: (info) => openRoom(info),
     onRemoved: (reason) => showRemoved(reason),
+    onRenamed: () => sidebar.refresh().catch(() => {}),
   });
   room.start();
   rememberRoom(roomHash);

@@ -138,6 +138,11 @@ export class RoomChat {
     this.#ui.unavailable.hidden = true;
   }
 
+  /** A message was deleted: it disappears from the view. */
+  removeMessage(id) {
+    this.#list.remove(id);
+  }
+
   focusComposer() {
     this.#composer.focus();
   }

@@ -53,6 +53,18 @@ export function memberNode(member, { isMe, onOpenDm }) {
   return node;
 }
 
+/** Show a member's role in the room: a label for the owner and moderators, none for members. */
+export function showRole(node, role) {
+  let label = node.querySelector('[data-testid="member-role"]');
+  if (!label) {
+    label = el("span", { class: "member-status", dataset: { testid: "member-role" } });
+    node.querySelector(".member-name").after(label);
+  }
+  node.dataset.role = role;
+  label.textContent = role === "owner" || role === "moderator" ? role : "";
+  label.hidden = !label.textContent;
+}
+
 /** Show `status`, the unread count and whether `activeDm` is this member on their node. */
 export function showMember(member, { status, activeDm }) {
   const { node } = member;

@@ -11,7 +11,7 @@ import {
   TYPING_THROTTLE_MS,
 } from "./constants.mjs";
 import { byId } from "./dom.mjs";
-import { memberNode, placeInOrder, showMember } from "./member-node.mjs";
+import { memberNode, placeInOrder, showMember, showRole } from "./member-node.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 
 const STATUSES = new Set(["Online", "Typing", "Offline"]);
@@ -128,6 +128,8 @@ export class MembersPanel {
         continue;
       if (member.user_name === SYSTEM_USER_NAME) continue;
       this.#upsert(member.user_id, member.user_name);
+      this.#members.get(member.user_id).role = member.role;
+      showRole(this.#members.get(member.user_id).node, member.role ?? "member");
       current.add(member.user_id);
     }
     for (const [userId, member] of this.#members) {

@@ -129,6 +129,19 @@ export class MessageList {
     return this.#items.at(-1) ?? null;
   }
 
+  /** Take the message with `id` out of the list (it was deleted); true if it was shown. */
+  remove(id) {
+    this.#held = this.#held.filter((message) => message.id !== id);
+    const at = this.#items.findIndex((item) => item.id === id);
+    if (at < 0) return false;
+    const [item] = this.#items.splice(at, 1);
+    item.node.remove();
+    item.separator?.remove();
+    this.#index.delete(item);
+    layOutDays(this.#list, this.#items, new Date());
+    return true;
+  }
+
   /** All messages in order (copies without DOM nodes). */
   messages() {
     return this.#items.map(({ node, seq, separator, continued, system, ...message }) => message);

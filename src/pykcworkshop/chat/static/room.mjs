@@ -8,6 +8,7 @@ import { DirectMessages } from "./dm.mjs";
 import { setBaseTitle } from "./attention.mjs";
 import { byId } from "./dom.mjs";
 import { MembersPanel } from "./members.mjs";
+import { RoomEvents } from "./room-events.mjs";
 import { shareLink } from "./rooms.mjs";
 import { SyncChannel } from "./sync.mjs";
 import { toast } from "./toast.mjs";
@@ -25,6 +26,7 @@ export class RoomSession {
   members;
   sync;
   dm;
+  events;
 
   /**
    * @param {object} options
@@ -34,6 +36,7 @@ export class RoomSession {
    *   notifier              Notifier: mentions and DMs while the tab is hidden
    *   onOpenRoom(room)      open a room again (a click on its notification)
    *   onRemoved(reason)     the server ended our membership (4003) or deleted the room (4004)
+   *   onRenamed()           the room was renamed (the room lists should reload)
    */
   constructor({
     room,
@@ -45,6 +48,7 @@ export class RoomSession {
     notifier,
     onOpenRoom,
     onRemoved,
+    onRenamed,
   }) {
     this.#roomHash = room.room_hash;
     this.#notifier = notifier;
@@ -101,6 +105,21 @@ export class RoomSession {
           },
         }),
     });
+    const refreshMembers = () => this.members.refresh();
+    this.events = new RoomEvents({
+      ...common,
+      handlers: {
+        "message-deleted": (event) => this.chat.removeMessage(event.message_id),
+        "room-renamed": (event) => {
+          this.setName(event.room_name);
+          onRenamed?.();
+        },
+        "role-changed": refreshMembers,
+        "member-kicked": refreshMembers,
+        "member-banned": refreshMembers,
+        "member-left": refreshMembers,
+      },
+    });
     this.chat = new RoomChat({
       ...common,
       validator,
@@ -136,6 +155,7 @@ export class RoomSession {
     this.chat.start();
     this.members.start();
     this.sync.start();
+    this.events.start();
   }
 
   close() {
@@ -145,6 +165,7 @@ export class RoomSession {
     this.chat.close();
     this.members.close();
     this.sync.close();
+    this.events.close();
     const ui = this.#ui;
     delete ui.roomView.dataset.roomHash;
     delete ui.share.dataset.shareUrl;
