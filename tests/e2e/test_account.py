@@ -134,3 +134,35 @@ async def test_taken_and_invalid_names_are_reported_while_typing(browse: Browsin
     await expect(page.locator(f'#owned-rooms [data-room-hash="{room}"]')).to_have_count(1)
     await expect(page.locator(f'#joined-rooms [data-room-hash="{room}"]')).to_have_count(1)
     await open_room(page, room, taken)
+
+
+async def test_log_out_ends_the_session_in_the_other_browser_too(browse: Browsing, seed: Seeder) -> None:
+    """Two browsers of one user (separate storage): logging out in one drops the other.
+
+    The second browser learns it only from its sockets closing with 4001: it goes to the
+    sign-in screen and opens no new sockets (4001 is final, no reconnect loop).
+    """
+    user = await seed.user()
+    room = await seed.room(user)
+    first = await browse.user_page(user, room, label="first")
+    second = await browse.user_page(user, room, label="second")
+    # A request the second browser still had under way with the old token may be refused.
+    browse.watch(second).allow_errors(r"status of 401")
+    opened: list[str] = []
+    second.on("websocket", lambda ws: opened.append(ws.url))
+
+    await first.click("#logout")
+    await expect(first.locator("#auth-view")).to_be_visible()
+    await expect(second.locator("#auth-view")).to_be_visible(timeout=3000)
+    await expect(second.locator("#app-view")).to_be_hidden()
+    await expect(second.locator("#toasts [data-testid=toast]")).to_contain_text("signed out")
+    assert await session_of(second) == {}
+    await second.wait_for_timeout(1500)
+    assert [url for url in opened if "/form-validation" not in url] == []
+
+    # The old session is over; the login key still works, in either browser.
+    await second.fill("#login-key-input", user.login_key)
+    await second.click("#login-submit")
+    await expect(second.locator("#current-user")).to_have_text(user.name)
+    stored = await session_of(second)
+    assert stored["user_token"] != user.token

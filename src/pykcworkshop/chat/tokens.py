@@ -131,8 +131,17 @@ class UserTokenClaims:
 
 
 def generate_user_token(*, user_id: int, user_name: str, expires_at: datetime) -> str:
-    """Return a signed session token for a user, valid until ``expires_at`` (aware)."""
-    payload = {"uid": user_id, "name": user_name, "exp": int(expires_at.timestamp())}
+    """Return a signed session token for a user, valid until ``expires_at`` (aware).
+
+    Every call gives a different token (a random nonce), also within the same second: a
+    logout right after a login must not hand back the token it ends.
+    """
+    payload = {
+        "uid": user_id,
+        "name": user_name,
+        "exp": int(expires_at.timestamp()),
+        "n": secrets.token_urlsafe(8),
+    }
     return str(_serializer(_USER_TOKEN_SALT).dumps(payload))
 
 

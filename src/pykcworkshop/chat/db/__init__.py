@@ -6,6 +6,7 @@ True
 """
 
 from pykcworkshop.chat.db import models, moderation
+from pykcworkshop.chat.db.credentials import authenticate, current_tokens, login, replace_token
 from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_session, initialize
 from pykcworkshop.chat.db.models import ChatMessage, Room, RoomBan, User, UserToken
 from pykcworkshop.chat.db.queries import (
@@ -13,7 +14,6 @@ from pykcworkshop.chat.db.queries import (
     MessageRow,
     NameTaken,
     add_user_to_room,
-    authenticate,
     create_chat_message,
     create_room,
     create_user,
@@ -23,7 +23,6 @@ from pykcworkshop.chat.db.queries import (
     get_user_by_name,
     is_member,
     join_room,
-    login,
     room_exists,
     room_name_owned,
     rooms_of_user,
@@ -46,6 +45,7 @@ __all__ = [
     "create_chat_message",
     "create_room",
     "create_user",
+    "current_tokens",
     "dispose",
     "get_engine",
     "get_history",
@@ -59,6 +59,7 @@ __all__ = [
     "login",
     "models",
     "moderation",
+    "replace_token",
     "room_exists",
     "room_name_owned",
     "rooms_of_user",

@@ -183,41 +183,6 @@ async def room_name_owned(session: AsyncSession, *, owner_id: int, room_name: st
     return (await session.scalar(query)) is not None
 
 
-async def authenticate(session: AsyncSession, user_token: object) -> tokens.UserTokenClaims | None:
-    """Return the claims of ``user_token`` if it is valid and still the user's current token.
-
-    Fails closed: forged, malformed, expired, replaced or revoked tokens give None.
-    """
-    claims = tokens.read_user_token(user_token)
-    if claims is None:
-        return None
-    row = await session.scalar(select(UserToken).where(UserToken.user_id == claims.user_id))
-    if row is None or row.revoked or row.expires_at <= now():
-        return None
-    if not tokens.constant_time_equal(row.token, str(user_token)):
-        return None
-    return claims
-
-
-async def login(session: AsyncSession, login_key: object) -> User | None:
-    """Return the user whose login key this is, if their session token is still valid."""
-    user_id = tokens.login_key_user_id(login_key)
-    if user_id is None:
-        return None
-    try:
-        user = await get_user_by_id(session, user_id)
-    except NoResultFound:
-        # Hash anyway so a missing user takes as long as a wrong key.
-        tokens.check_login_key(str(login_key), "0" * 64)
-        return None
-    if not user.login_key_hash or not tokens.check_login_key(str(login_key), user.login_key_hash):
-        return None
-    token = user.token
-    if token is None or token.revoked or token.expires_at <= now():
-        return None
-    return user
-
-
 async def is_member(session: AsyncSession, *, user_id: int, room_id: str) -> bool:
     """Return whether ``user_id`` is a member of ``room_id``."""
     query = select(room_members.c.user_id).where(

@@ -105,6 +105,9 @@ export const login = (userHash) =>
     auth: false,
   });
 
+/** POST /user/logout → 204: the session token stops working, its sockets close (4001). */
+export const logout = () => request("POST", "/user/logout");
+
 /** GET /room/<hash> → {room_hash, room_name} */
 export const getRoom = (roomHash) => request("GET", `/room/${seg(roomHash)}`);
 

@@ -87,6 +87,7 @@ import {
   rememberRoom,
   saveSession,
 } from "./session.mjs";
+import { SESSION_ENDED_CODE, onEnded } from "./socket.mjs";
 import { clearToasts, toast } from "./toast.mjs";
 import { FormValidator } from "./validation.mjs";
 
@@ -265,7 +266,17 @@ function endSession(message) {
 
 // ---- page-wide controls -----------------------------------------------------------------
 
-ui.logout.addEventListener("click", () => logOut());
+// Logging out ends the session on the server too: the token stops working and every socket
+// opened with it closes (4001), also in this user's other tabs and browsers.
+ui.logout.addEventListener("click", () => {
+  if (session) api.logout().catch((error) => console.warn("logout request failed", error));
+  logOut();
+});
+
+// The server closed a socket because this session ended (logged out elsewhere, expired).
+onEnded((code) => {
+  if (code === SESSION_ENDED_CODE) endSession("You were signed out. Please sign in again.");
+});
 
 ui.shareLink.addEventListener("click", async () => {
   const link = ui.shareLink.dataset.shareUrl;

@@ -33,11 +33,25 @@ const MAX_DELAY_MS = 10_000;
 const FAILED_HANDSHAKES_BEFORE_PROBE = 3;
 const NORMAL_CLOSURE = 1000;
 /**
- * Close codes after which reconnecting is pointless (docs/protocol.md, "Close codes"): the
- * session ended (4001), the user was removed from the room (4003), the room was deleted
- * (4004). The socket gives up at once and onGiveUp gets the server's reason and the code.
+ * Close codes after which reconnecting cannot help (docs/protocol.md, "Close codes"): the
+ * session ended (4001), the user left or was removed from the room (4003), the room was
+ * deleted (4004). The socket gives up at once: onGiveUp gets the reason and the code, and `onEnded`
+ * listeners hear of it too.
  */
-export const FINAL_CLOSE_CODES = new Set([4001, 4003, 4004]);
+export const SESSION_ENDED_CODE = 4001;
+export const FINAL_CLOSE_CODES = new Map([
+  [SESSION_ENDED_CODE, "signed out"],
+  [4003, "removed from the room"],
+  [4004, "room deleted"],
+]);
+
+const endedListeners = new Set();
+
+/** Call `listener(code, reason)` whenever any socket is closed with a final code. */
+export function onEnded(listener) {
+  endedListeners.add(listener);
+  return () => endedListeners.delete(listener);
+}
 
 /** Delay before reconnect attempt number `attempt` (0, 1, 2…): half fixed, half random. */
 export function backoffDelay(attempt, min = MIN_DELAY_MS, max = MAX_DELAY_MS) {
@@ -244,7 +258,9 @@ export class ReconnectingSocket {
     this.#detach();
     if (this.#state === "closed" || this.#state === "failed") return;
     if (opened && FINAL_CLOSE_CODES.has(event.code)) {
-      this.#giveUp(event.reason || "closed by the server", event.code);
+      const reason = event.reason || FINAL_CLOSE_CODES.get(event.code);
+      this.#giveUp(reason, event.code);
+      for (const listener of [...endedListeners]) listener(event.code, reason);
       return;
     }
     if (opened) {

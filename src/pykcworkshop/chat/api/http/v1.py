@@ -12,7 +12,7 @@ from quart import Blueprint, Response, jsonify
 from sqlalchemy.exc import NoResultFound
 
 from pykcworkshop.chat import db
-from pykcworkshop.chat.api import moderation
+from pykcworkshop.chat.api import control_events, moderation
 from pykcworkshop.chat.api.http.helpers import (
     bad_request,
     check_csrf,
@@ -73,6 +73,22 @@ async def login() -> Response:
     if user is None:
         raise unauthorized("wrong login key, or the account's token expired or was revoked")
     return jsonify({"user_id": user.id, "user_name": user.name, "user_token": user.token.token})
+
+
+@bp.post("/user/logout")
+@require_user
+async def logout() -> tuple[str, int]:
+    """End the caller's session: the token is replaced and every socket opened with it closes.
+
+    The fresh token is shown to nobody until the next login; the login key keeps working.
+    """
+    user_id = current_user().user_id
+    async with db.get_session() as session:
+        old_token = await db.replace_token(session, user_id)
+        await session.commit()
+    if old_token is not None:
+        await control_events.end_session(user_id, old_token)
+    return "", 204
 
 
 @bp.get("/room/<room_hash>")

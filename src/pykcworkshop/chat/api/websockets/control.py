@@ -21,7 +21,6 @@ what it admitted (:func:`admitted`), so handlers need not pass it on.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable
@@ -32,24 +31,36 @@ from typing import Any
 from quart import Quart, current_app, g
 
 from pykcworkshop.chat import db
+from pykcworkshop.chat.api.control_events import (
+    CONTROL_CHANNEL,
+    delete_room,
+    end_session,
+    remove_from_room,
+    token_fingerprint,
+)
 from pykcworkshop.chat.api.websockets.closing import CloseCode
-from pykcworkshop.chat.backplane import Backplane, broker
+from pykcworkshop.chat.backplane import Backplane
+
+__all__ = [
+    "CONTROL_CHANNEL",
+    "EXTENSION",
+    "LiveSocket",
+    "LiveSockets",
+    "SocketScope",
+    "admitted",
+    "delete_room",
+    "end_session",
+    "listen",
+    "live_sockets",
+    "remove_from_room",
+    "token_fingerprint",
+    "tracked",
+]
 
 log = logging.getLogger(__name__)
 
-#: The broker channel of control events (one for the whole deployment: they are rare).
-CONTROL_CHANNEL = "control"
 #: The key of the process's :class:`LiveSockets` in ``app.extensions``.
 EXTENSION = "live_sockets"
-
-
-def token_fingerprint(token: str) -> str:
-    """Return a short digest of a session token: control events never carry tokens.
-
-    >>> len(token_fingerprint("abc")), token_fingerprint("abc") == token_fingerprint("abc")
-    (32, True)
-    """
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -184,23 +195,3 @@ async def tracked() -> AsyncIterator[LiveSocket | None]:
         yield live
     finally:
         registry.discard(live)
-
-
-async def end_session(user_id: int, old_token: str) -> None:
-    """Close every socket, in every process, that was opened with ``old_token``."""
-    event = {"kind": "session-ended", "user_id": user_id, "token": token_fingerprint(old_token)}
-    await broker().publish(CONTROL_CHANNEL, event)
-
-
-async def remove_from_room(
-    user_id: int, room: str, reason: str, code: CloseCode = CloseCode.REMOVED_FROM_ROOM
-) -> None:
-    """Close ``user_id``'s sockets on ``room`` in every process (kicked, banned, left)."""
-    event = {"kind": "left-room", "user_id": user_id, "room": room, "code": int(code), "reason": reason}
-    await broker().publish(CONTROL_CHANNEL, event)
-
-
-async def delete_room(room: str, member_ids: Iterable[int], reason: str) -> None:
-    """Close every socket on ``room`` in every process; ``member_ids`` were its members."""
-    event = {"kind": "room-deleted", "room": room, "members": sorted(member_ids), "reason": reason}
-    await broker().publish(CONTROL_CHANNEL, event)

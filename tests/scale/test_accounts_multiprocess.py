@@ -1,0 +1,64 @@
+"""Accounts across two server processes sharing PostgreSQL and Redis.
+
+Logging out on one process closes the sockets opened with the old token on the other
+(4001, within a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pykcworkshop.chat.api.websockets.closing import CloseCode
+from tests.support import API, databases
+from tests.support.cluster import Node, connect, room_with, send_and_see_echo, sign_up, start_cluster
+from tests.support.live_server import server_env
+from tests.support.websockets import close_code, recv_json
+
+
+@pytest.fixture(scope="module")
+def accounts_cluster(
+    pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Node, Node]]:
+    """Two processes on one fresh database and Redis."""
+    workdir = tmp_path_factory.mktemp("accounts-cluster")
+    with databases.fresh_database(pg_admin_url) as db_url:
+        env = server_env(workdir, DB_URI=db_url, BROKER_URL=redis_url)
+        a, b = start_cluster(workdir, env, 2)
+        try:
+            yield a, b
+        finally:
+            a.server.stop()
+            b.server.stop()
+
+
+async def test_logout_on_one_process_closes_the_sockets_on_the_other(
+    accounts_cluster: tuple[Node, Node],
+) -> None:
+    a, b = accounts_cluster
+    alice, bob = await sign_up(a, "alice"), await sign_up(a, "bob")
+    room = await room_with(a, alice, (a, bob))
+    async with (
+        connect(b, f"/room/{room}/chat-message", alice) as alice_on_b,
+        connect(b, f"/room/{room}/chat-message", bob) as bob_on_b,
+    ):
+        await send_and_see_echo(alice_on_b, {"content": "ready"})
+        await send_and_see_echo(bob_on_b, {"content": "ready too"})
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=f"{a.server.http_url}{API}", timeout=10) as client:
+            response = await client.post(
+                "/user/logout", headers={"X-CSRF-TOKEN": a.csrf, "Authorization": f"Bearer {alice.token}"}
+            )
+        assert response.status_code == 204, response.text
+        assert await close_code(alice_on_b, timeout=3) == CloseCode.SESSION_ENDED
+        assert time.monotonic() - started < 1.5
+        # Bob's session is untouched.
+        await bob_on_b.send(json.dumps({"content": "still here"}))
+        async with asyncio.timeout(5):
+            while (await recv_json(bob_on_b))["content"] != "still here":
+                pass
