@@ -20,6 +20,8 @@ SETTINGS: dict[str, str | None] = {
     "BROKER_URL": "memory://",
     # Comma-separated extra origins allowed to open websockets (besides same-origin).
     "ALLOWED_ORIGINS": "",
+    # How often each open authenticated socket re-checks its session token (seconds).
+    "SESSION_RECHECK_SECONDS": "120",
 }
 
 

@@ -1,7 +1,8 @@
 """Accounts across two server processes sharing PostgreSQL and Redis.
 
 Logging out on one process closes the sockets opened with the old token on the other
-(4001, within a second).
+(4001, within a second); a token revoked with no event at all closes its sockets on both
+processes at their next session re-check (SESSION_RECHECK_SECONDS=1 on test servers).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from pykcworkshop.chat import db
 from pykcworkshop.chat.api.websockets.closing import CloseCode
 from tests.support import API, databases
 from tests.support.cluster import Node, connect, room_with, send_and_see_echo, sign_up, start_cluster
@@ -62,3 +64,23 @@ async def test_logout_on_one_process_closes_the_sockets_on_the_other(
         async with asyncio.timeout(5):
             while (await recv_json(bob_on_b))["content"] != "still here":
                 pass
+
+
+async def test_a_revoked_token_closes_its_sockets_on_both_processes(
+    accounts_cluster: tuple[Node, Node],
+) -> None:
+    a, b = accounts_cluster
+    carol = await sign_up(a, "carol")
+    room = await room_with(a, carol)
+    async with (
+        connect(a, f"/room/{room}/chat-message", carol) as on_a,
+        connect(b, f"/room/{room}/member-status", carol) as on_b,
+    ):
+        await send_and_see_echo(on_a, {"content": "ready"})
+        await send_and_see_echo(on_b, {"user_status": "Online"})
+        async with databases.data_layer_on(a.server.env["DB_URI"]), db.get_session() as session:
+            user = await db.get_user_by_id(session, carol.id)
+            user.token.revoked = True
+            await session.commit()
+        codes = await asyncio.gather(close_code(on_a, timeout=4), close_code(on_b, timeout=4))
+        assert codes == [CloseCode.SESSION_ENDED, CloseCode.SESSION_ENDED]

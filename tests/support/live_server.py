@@ -131,6 +131,8 @@ def server_env(workdir: Path, **overrides: str) -> dict[str, str]:
         DB_URI=f"sqlite+aiosqlite:///{workdir / 'chat.sqlite3'}",
         BROKER_URL="memory://",
         PYTHONUNBUFFERED="1",
+        # Open sockets re-check their session every second (the default is 120 s).
+        SESSION_RECHECK_SECONDS="1",
     )
     env.update(overrides)
     return env

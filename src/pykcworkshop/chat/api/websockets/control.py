@@ -39,6 +39,7 @@ from pykcworkshop.chat.api.control_events import (
     token_fingerprint,
 )
 from pykcworkshop.chat.api.websockets.closing import CloseCode
+from pykcworkshop.chat.api.websockets.recheck import SessionSweep, interval_of
 from pykcworkshop.chat.backplane import Backplane
 
 __all__ = [
@@ -102,6 +103,8 @@ class LiveSockets:
     by_user: dict[int, set[LiveSocket]] = field(default_factory=dict)
     # Running DM re-checks, kept referenced until they finish.
     _checks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The periodic session re-check of these sockets (see :mod:`.recheck`).
+    sweep: SessionSweep | None = None
 
     def add(self, live: LiveSocket) -> None:
         """Track ``live`` until :meth:`discard`."""
@@ -167,7 +170,9 @@ async def _close_unshared(pairs: list[LiveSocket]) -> None:
 async def listen(app: Quart, plane: Backplane) -> AsyncExitStack:
     """Make control events close ``app``'s sockets in this process; ``aclose()`` the result to stop."""
     registry = app.extensions[EXTENSION] = LiveSockets()
+    registry.sweep = SessionSweep(lambda: registry.sockets(), interval_of(app.config))
     listening = AsyncExitStack()
+    listening.push_async_callback(registry.sweep.stop)
     await listening.enter_async_context(
         plane.broker.subscribe(CONTROL_CHANNEL, on_message=registry.on_message)
     )
@@ -191,7 +196,11 @@ async def tracked() -> AsyncIterator[LiveSocket | None]:
     live = LiveSocket(scope, token_fingerprint(scope.token), handler)
     registry = live_sockets()
     registry.add(live)
+    if registry.sweep is not None:
+        registry.sweep.wake()
     try:
         yield live
     finally:
         registry.discard(live)
+        if registry.sweep is not None:
+            registry.sweep.idle()
