@@ -193,7 +193,7 @@ async def main() -> None:
     ):
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            env = server_env(workdir, BROKER_URL=broker, LOG_LEVEL="WARNING")
+            env = server_env(workdir, BROKER_URL=broker, LOG_LEVEL="WARNING", ACCOUNT_RATE_LIMITS="off")
             if args.db_uri:
                 env["DB_URI"] = args.db_uri
             servers = start(workdir, env, count)

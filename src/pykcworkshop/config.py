@@ -20,6 +20,13 @@ SETTINGS: dict[str, str | None] = {
     "BROKER_URL": "memory://",
     # Comma-separated extra origins allowed to open websockets (besides same-origin).
     "ALLOWED_ORIGINS": "",
+    # Account limits (chat/api/http/limits.py): "on" or "off", and <count>/<period> rates.
+    "ACCOUNT_RATE_LIMITS": "on",
+    "SIGNUP_RATE_LIMIT": "10/hour",
+    "LOGIN_RATE_LIMIT": "30/minute",
+    "ROOM_CREATE_RATE_LIMIT": "30/hour",
+    # Comma-separated addresses/CIDRs of proxies whose X-Forwarded-For/Forwarded is believed.
+    "TRUSTED_PROXIES": "",
     # How often each open authenticated socket re-checks its session token (seconds).
     "SESSION_RECHECK_SECONDS": "120",
 }

@@ -43,6 +43,8 @@ def render_env(*, site_root: str = DEFAULT_SITE_ROOT, log_level: str = DEFAULT_L
         f"LOG_LEVEL={log_level}\n"
         "# DB_URI=postgresql+asyncpg://user@127.0.0.1:5432/pykcworkshop\n"
         "# BROKER_URL=redis://127.0.0.1:6379/0\n"
+        "# Limits on sign-ups, logins and room creations; off only for load tests.\n"
+        "ACCOUNT_RATE_LIMITS=on\n"
     )
 
 

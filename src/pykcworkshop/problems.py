@@ -27,13 +27,23 @@ class ProblemError(Exception):
     """Raise to answer the request with a problem+json error.
 
     ``title`` defaults to the status's standard phrase (``HTTPStatus``); ``detail`` is the
-    reason shown to the user; ``extra`` adds members to the body.
+    reason shown to the user; ``headers`` go on the response (e.g. ``Retry-After``);
+    ``extra`` adds members to the body.
     """
 
-    def __init__(self, status: int, detail: str, *, title: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.extra = status, detail, extra
         self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
 
 
 def problem(status: int, detail: str, *, title: str | None = None, **extra: Any) -> Response:
@@ -61,7 +71,9 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(ProblemError)
     async def handle_problem(error: ProblemError) -> Response:
-        return problem(error.status, error.detail, title=error.title, **error.extra)
+        response = problem(error.status, error.detail, title=error.title, **error.extra)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     async def handle_http_exception(error: HTTPException) -> Response:

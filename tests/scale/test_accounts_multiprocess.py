@@ -2,13 +2,15 @@
 
 Logging out on one process closes the sockets opened with the old token on the other
 (4001, within a second); a token revoked with no event at all closes its sockets on both
-processes at their next session re-check (SESSION_RECHECK_SECONDS=1 on test servers).
+processes at their next session re-check (SESSION_RECHECK_SECONDS=1 on test servers);
+the account limits are shared by both processes through Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -17,7 +19,7 @@ import pytest
 
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api.websockets.closing import CloseCode
-from tests.support import API, databases
+from tests.support import API, databases, unique_name
 from tests.support.cluster import Node, connect, room_with, send_and_see_echo, sign_up, start_cluster
 from tests.support.live_server import server_env
 from tests.support.websockets import close_code, recv_json
@@ -30,7 +32,15 @@ def accounts_cluster(
     """Two processes on one fresh database and Redis."""
     workdir = tmp_path_factory.mktemp("accounts-cluster")
     with databases.fresh_database(pg_admin_url) as db_url:
-        env = server_env(workdir, DB_URI=db_url, BROKER_URL=redis_url)
+        env = server_env(
+            workdir,
+            DB_URI=db_url,
+            BROKER_URL=redis_url,
+            ACCOUNT_RATE_LIMITS="on",
+            SIGNUP_RATE_LIMIT="4/minute",
+            ROOM_CREATE_RATE_LIMIT="4/minute",
+            TRUSTED_PROXIES="127.0.0.1",
+        )
         a, b = start_cluster(workdir, env, 2)
         try:
             yield a, b
@@ -84,3 +94,22 @@ async def test_a_revoked_token_closes_its_sockets_on_both_processes(
             await session.commit()
         codes = await asyncio.gather(close_code(on_a, timeout=4), close_code(on_b, timeout=4))
         assert codes == [CloseCode.SESSION_ENDED, CloseCode.SESSION_ENDED]
+
+
+async def test_account_limits_are_shared_by_the_processes(accounts_cluster: tuple[Node, Node]) -> None:
+    a, b = accounts_cluster
+    client = {"X-Forwarded-For": f"198.51.100.{secrets.randbelow(200) + 1}"}
+    answers = []
+    for node in (a, b, a, b, a, b):
+        response = await node.request("POST", "/user/create", {"user_name": unique_name()}, **client)
+        answers.append(response.status_code)
+    assert answers == [201, 201, 201, 201, 429, 429]
+
+    dave = await sign_up(b, "dave")
+    statuses = []
+    for n, node in enumerate((a, b, a, b, a)):
+        other = {"X-Forwarded-For": f"198.51.100.{n + 210}"}  # the user's bucket counts
+        response = await node.request("POST", "/room/create", {"room_name": f"r{n}"}, dave.token, **other)
+        statuses.append(response.status_code)
+    assert statuses == [201, 201, 201, 201, 429]
+    assert int(response.headers["Retry-After"]) >= 1

@@ -11,8 +11,9 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 from sqlalchemy.exc import NoResultFound
 
-from pykcworkshop.chat import db
+from pykcworkshop.chat import db, tokens
 from pykcworkshop.chat.api import control_events, moderation
+from pykcworkshop.chat.api.http import limits
 from pykcworkshop.chat.api.http.helpers import (
     bad_request,
     check_csrf,
@@ -54,6 +55,7 @@ async def _room_or_400(session: Any, room_hash: str) -> db.Room:
 @bp.post("/user/create")
 async def create_user() -> tuple[Response, int]:
     """Create a user; answer with their login key (shown once, never stored)."""
+    await limits.spend("sign-up", "SIGNUP_RATE_LIMIT")
     user_name = _valid_name(await json_object(), "user_name", "user name")
     async with db.get_session() as session:
         try:
@@ -68,9 +70,15 @@ async def create_user() -> tuple[Response, int]:
 async def login() -> Response:
     """Exchange a login key for the user's id, name and session token."""
     login_key = string_field(await json_object(), "user_hash")
+    # Per address and per account (the id at the end of the key); failures weigh more.
+    key_user = tokens.login_key_user_id(login_key)
+    await limits.spend("login", "LOGIN_RATE_LIMIT", user_id=key_user)
     async with db.get_session() as session:
         user = await db.login(session, login_key)
     if user is None:
+        await limits.spend(
+            "login", "LOGIN_RATE_LIMIT", user_id=key_user, weight=limits.FAILED_LOGIN_WEIGHT, refuse=False
+        )
         raise unauthorized("wrong login key, or the account's token expired or was revoked")
     return jsonify({"user_id": user.id, "user_name": user.name, "user_token": user.token.token})
 
@@ -104,6 +112,7 @@ async def get_room(room_hash: str) -> Response:
 @require_user
 async def create_room() -> tuple[Response, int]:
     """Create a room owned by the caller, who becomes its first member."""
+    await limits.spend("room-create", "ROOM_CREATE_RATE_LIMIT", user_id=current_user().user_id)
     room_name = _valid_name(await json_object(), "room_name", "room name")
     async with db.get_session() as session:
         try:
