@@ -65,7 +65,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     # Everything that answers requests: the page, the HTTP API, the websockets, site routes.
     ("web", ("pykcworkshop.chat", "pykcworkshop.chat.api", "pykcworkshop.chat.api.*", "pykcworkshop.site")),
-    ("app factory", ("pykcworkshop",)),
+    ("app factory", ("pykcworkshop", "pykcworkshop.hardening")),
 ]
 
 #: Packages of one layer that must not import each other.

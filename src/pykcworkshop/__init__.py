@@ -12,7 +12,7 @@ from typing import Any
 
 from quart import Quart
 
-from pykcworkshop import config, site
+from pykcworkshop import config, hardening, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
@@ -58,6 +58,7 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
 
     app.asgi_websocket_class = DrainingWebsocketConnection
     register_error_handlers(app)
+    hardening.install(app)
     app.register_blueprint(site.bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(http_v1_bp)

@@ -61,7 +61,7 @@ def _host_port(netloc: str, scheme: str) -> tuple[str, int] | None:
 def _origin_allowed(origin: str) -> bool:
     """Return whether a browser page from ``origin`` may open our websockets.
 
-    Allowed: the same host and port as the request's ``Host`` header, ``SITE_ROOT``'s
+    Allowed: the request's own origin (scheme, ``Host`` and port), ``SITE_ROOT``'s
     origin, or an origin listed in ``ALLOWED_ORIGINS`` (comma-separated).
     """
     parts = urlsplit(origin.strip())
@@ -70,9 +70,11 @@ def _origin_allowed(origin: str) -> bool:
     page = _host_port(parts.netloc, parts.scheme)
     if page is None:
         return False
-    # The request's own scheme is what the browser used for the socket (ws for http, wss
-    # for https); behind a TLS-terminating proxy it may differ, so the host and port decide.
-    if page == _host_port(websocket.headers.get("Host", ""), parts.scheme):
+    # Same origin means scheme, host and port: a page from https://host:port may not open
+    # sockets on http://host:port. Behind a TLS-terminating proxy the request's scheme is
+    # ws although the page is https: SITE_ROOT's origin (below) covers that.
+    own_scheme = "https" if websocket.scheme in ("wss", "https") else "http"
+    if parts.scheme == own_scheme and page == _host_port(websocket.headers.get("Host", ""), own_scheme):
         return True
     site = urlsplit(str(current_app.config.get("SITE_ROOT") or ""))
     if parts.scheme == site.scheme and page == _host_port(site.netloc, site.scheme):

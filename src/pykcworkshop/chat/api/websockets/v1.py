@@ -178,7 +178,7 @@ async def chat_history(room_hash: str) -> None:
             await socket.send_json(await load_history(room_hash, request))
 
 
-@bp.websocket("/<int:user_id>/direct-message")
+@bp.websocket("/<id:user_id>/direct-message")
 async def direct_message(user_id: int) -> None:
     """Private, unsaved messages between two users who share a room.
 
