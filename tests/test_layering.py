@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "pykcworkshop.chat.constants",
             "pykcworkshop.chat.validation",
+            "pykcworkshop.chat.confusables",
             "pykcworkshop.chat.tokens",
             "pykcworkshop.chat.channels",
         ),

@@ -24,8 +24,8 @@ def test_limits():
         "Zoë",
         "李雷",
         "🐍 snake",
-        "👩\u200d💻 coder",
         "a b-c_d.e",
+        "Ad\u00e1",  # á as a letter and a combining mark (NFKC composes it)
     ],
     ids=repr,
 )
@@ -52,6 +52,17 @@ def test_valid_names(name):
         "a\u202eb",  # right-to-left override: spoofs names
         "a\u200bb",  # zero-width space: makes look-alike names
         "a\ud800b",  # lone surrogate
+        "👩\u200d💻 coder",  # ZWJ is a format character too
+        "two\u2028lines",
+        "two\u2029paragraphs",
+        "ogham\u1680space",  # a Zs space that NFKC keeps
+        "\u3164",  # Hangul filler: a letter that shows nothing
+        "\u115f\u1160",
+        "\u2800",  # blank braille pattern
+        "a\u3164b",
+        "\u0301",  # a lone combining mark
+        "\u0301abc",
+        "\u0301\u0302",
     ],
     ids=repr,
 )

@@ -19,11 +19,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pykcworkshop.chat.confusables import name_skeleton
 from pykcworkshop.chat.db.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The newest revision.
-HEAD = "0002"
+HEAD = "0003"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -168,3 +169,28 @@ async def test_upgrade_from_0001_keeps_the_data_and_gives_owners_their_role(empt
     await asyncio.to_thread(command.downgrade, config, "0001")
     tables, _, version = await inspect_database(empty_db)
     assert "room_bans" not in tables and version == "0001"
+
+
+async def test_0003_backfills_name_skeletons_also_when_existing_names_look_alike(empty_db: str) -> None:
+    """A 0001 database with look-alike names upgrades; every row gets its skeleton."""
+    config = alembic_config(empty_db)
+    await asyncio.to_thread(command.upgrade, config, "0001")
+    names = ["alice", "\u0430lice", "ALICE\u0301", "Bob"]  # the second: a Cyrillic a
+    engine = create_async_engine(empty_db)
+    try:
+        async with engine.begin() as conn:
+            for n, name in enumerate(names, start=1):
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (id, name, name_key, login_key_hash) VALUES (:id, :name, :key, '')"
+                    ),
+                    {"id": n, "name": name, "key": name.casefold()},
+                )
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT name, name_skeleton FROM users ORDER BY id"))).all()
+    finally:
+        await engine.dispose()
+    assert [(name, key) for name, key in rows] == [(name, name_skeleton(name)) for name in names]
+    assert rows[0][1] == rows[1][1] == "alice"
+    assert (await inspect_database(empty_db))[1] == []

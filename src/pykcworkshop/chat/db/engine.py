@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from pykcworkshop.chat.confusables import name_skeleton
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME
 from pykcworkshop.chat.db.models import Base, User
 from pykcworkshop.chat.validation import name_key
@@ -93,7 +94,13 @@ async def initialize(drop_tables: bool = False) -> None:
     async with get_session() as session:
         exists = await session.scalar(select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)))
         if exists is None:
-            session.add(User(name=SYSTEM_USER_NAME, name_key=name_key(SYSTEM_USER_NAME)))
+            session.add(
+                User(
+                    name=SYSTEM_USER_NAME,
+                    name_key=name_key(SYSTEM_USER_NAME),
+                    name_skeleton=name_skeleton(SYSTEM_USER_NAME),
+                )
+            )
             try:
                 await session.commit()
             except IntegrityError:  # another process created it first

@@ -30,6 +30,9 @@ from sqlalchemy.types import TypeDecorator
 
 from pykcworkshop.chat.constants import MAX_BAN_REASON_LENGTH, MAX_CONTENT_LENGTH, MAX_NAME_LENGTH
 
+#: Room for a name's skeleton: a character's prototype is a few characters at most.
+SKELETON_LENGTH = 8 * MAX_NAME_LENGTH
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always an aware UTC ``datetime`` in Python.
@@ -80,6 +83,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     #: ``name`` casefolded: the unique key that makes "taken" case-insensitive.
     name_key: Mapped[str] = mapped_column(String(4 * MAX_NAME_LENGTH), unique=True)
+    #: The TR39 skeleton of ``name_key`` (``confusables.name_skeleton``): "taken" also
+    #: catches look-alikes. Not unique: names stored before it existed may collide.
+    name_skeleton: Mapped[str] = mapped_column(String(SKELETON_LENGTH), index=True, default="")
     #: SHA-256 of the login key; empty for the built-in System user, which cannot log in.
     login_key_hash: Mapped[str] = mapped_column(String(64), default="")
 

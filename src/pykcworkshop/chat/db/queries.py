@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from pykcworkshop.chat import tokens
+from pykcworkshop.chat.confusables import name_skeleton
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
 from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, room_members
 from pykcworkshop.chat.validation import name_key
@@ -51,10 +52,12 @@ async def create_user(
     hand it to the user. Raises :class:`NameTaken` if the name is taken (any case); when
     that is only found at the database (a concurrent sign-up), the session must be rolled back.
     """
+    # Stored as given (trimmed); the API layer has NFKC-normalised it already. The keys are
+    # normalised either way, so "taken" holds for callers of the data layer too.
     name = user_name.strip()
     if await user_name_taken(session, name):
         raise NameTaken(f"user name {name!r} is taken")
-    user = User(name=name, name_key=name_key(name), joined_rooms=[])
+    user = User(name=name, name_key=name_key(name), name_skeleton=name_skeleton(name), joined_rooms=[])
     session.add(user)
     await _flush_unique(session, NameTaken(f"user name {name!r} is taken"))
     login_key = tokens.new_login_key(user.id)
@@ -172,15 +175,19 @@ async def get_room_by_id(session: AsyncSession, room_id: str) -> Room:
 
 
 async def user_name_taken(session: AsyncSession, user_name: str) -> bool:
-    """Return whether a user with this name (any case) exists."""
-    query = select(User.id).where(User.name_key == name_key(user_name))
-    return (await session.scalar(query)) is not None
+    """Return whether a user with this name (any case) or a look-alike of it exists."""
+    query = select(User.id).where(
+        or_(User.name_key == name_key(user_name), User.name_skeleton == name_skeleton(user_name))
+    )
+    return (await session.scalar(query.limit(1))) is not None
 
 
 async def room_name_owned(session: AsyncSession, *, owner_id: int, room_name: str) -> bool:
-    """Return whether ``owner_id`` owns a room with this name (any case)."""
-    query = select(Room.id).where(Room.owner_id == owner_id, Room.name_key == name_key(room_name))
-    return (await session.scalar(query)) is not None
+    """Return whether ``owner_id`` owns a room with this name (any case) or a look-alike."""
+    # An owner has few rooms: their skeletons are compared here rather than stored.
+    names = (await session.scalars(select(Room.name).where(Room.owner_id == owner_id))).all()
+    key, look = name_key(room_name), name_skeleton(room_name)
+    return any(name_key(name) == key or name_skeleton(name) == look for name in names)
 
 
 async def is_member(session: AsyncSession, *, user_id: int, room_id: str) -> bool:

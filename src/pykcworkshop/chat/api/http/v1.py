@@ -26,7 +26,7 @@ from pykcworkshop.chat.api.http.helpers import (
 from pykcworkshop.chat.backplane import broker
 from pykcworkshop.chat.channels import room_channel
 from pykcworkshop.chat.messages import stored_message_json
-from pykcworkshop.chat.validation import name_problem
+from pykcworkshop.chat.validation import name_problem, normalize_name
 
 bp = Blueprint("http_v1", __name__, url_prefix="/chat/api/v1")
 bp.before_request(check_csrf)
@@ -42,7 +42,7 @@ def _valid_name(body: dict[str, Any], field: str, what: str) -> str:
     reason = name_problem(value, what)
     if reason:
         raise bad_request(reason)
-    return value.strip()
+    return normalize_name(value)
 
 
 async def _room_or_400(session: Any, room_hash: str) -> db.Room:
