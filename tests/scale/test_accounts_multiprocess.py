@@ -20,8 +20,14 @@ import pytest
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api.websockets.closing import CloseCode
 from tests.support import API, databases, unique_name
-from tests.support.cluster import Node, connect, room_with, send_and_see_echo, sign_up, start_cluster
-from tests.support.live_server import server_env
+from tests.support.cluster import (
+    Node,
+    connect,
+    room_with,
+    send_and_see_echo,
+    sign_up,
+    two_processes,
+)
 from tests.support.websockets import close_code, recv_json
 
 
@@ -30,23 +36,16 @@ def accounts_cluster(
     pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Node, Node]]:
     """Two processes on one fresh database and Redis."""
-    workdir = tmp_path_factory.mktemp("accounts-cluster")
-    with databases.fresh_database(pg_admin_url) as db_url:
-        env = server_env(
-            workdir,
-            DB_URI=db_url,
-            BROKER_URL=redis_url,
-            ACCOUNT_RATE_LIMITS="on",
-            SIGNUP_RATE_LIMIT="4/minute",
-            ROOM_CREATE_RATE_LIMIT="4/minute",
-            TRUSTED_PROXIES="127.0.0.1",
-        )
-        a, b = start_cluster(workdir, env, 2)
-        try:
-            yield a, b
-        finally:
-            a.server.stop()
-            b.server.stop()
+    settings = {
+        "ACCOUNT_RATE_LIMITS": "on",
+        "SIGNUP_RATE_LIMIT": "4/minute",
+        "ROOM_CREATE_RATE_LIMIT": "4/minute",
+        "TRUSTED_PROXIES": "127.0.0.1",
+    }
+    with two_processes(
+        pg_admin_url, redis_url, tmp_path_factory.mktemp("accounts-cluster"), **settings
+    ) as nodes:
+        yield nodes
 
 
 async def test_logout_on_one_process_closes_the_sockets_on_the_other(

@@ -21,7 +21,15 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.support import databases
-from tests.support.cluster import Node, connect, room_with, send_and_see_echo, sign_up, start_cluster
+from tests.support.cluster import (
+    Node,
+    connect,
+    room_with,
+    send_and_see_echo,
+    sign_up,
+    start_cluster,
+    two_processes,
+)
 from tests.support.live_server import server_env
 from tests.support.services import PrivateRedis
 from tests.support.websockets import assert_silent, drain_errors, recv_json
@@ -32,16 +40,9 @@ def cluster(
     pg_admin_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Node, Node]]:
     """Two server processes on different ports sharing a fresh database and Redis."""
-    workdir = tmp_path_factory.mktemp("cluster")
-    with databases.fresh_database(pg_admin_url) as db_url:
-        env = server_env(workdir, DB_URI=db_url, BROKER_URL=redis_url)
-        a, b = start_cluster(workdir, env, 2)
-        try:
-            assert a.server.port != b.server.port
-            yield a, b
-        finally:
-            a.server.stop()
-            b.server.stop()
+    with two_processes(pg_admin_url, redis_url, tmp_path_factory.mktemp("cluster")) as (a, b):
+        assert a.server.port != b.server.port
+        yield a, b
 
 
 async def test_processes_really_are_two(cluster: tuple[Node, Node]) -> None:

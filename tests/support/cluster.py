@@ -11,6 +11,8 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection
 
-from tests.support import API
-from tests.support.live_server import LiveServer
+from tests.support import API, databases
+from tests.support.live_server import LiveServer, server_env
 from tests.support.websockets import recv_json, ws_connect
 
 _CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -120,3 +122,18 @@ async def send_and_see_echo(ws: ClientConnection, frame: Any) -> Any:
     text = frame if isinstance(frame, str) else json.dumps(frame)
     await ws.send(text)
     return await recv_json(ws, timeout=10)
+
+
+@contextmanager
+def two_processes(
+    pg_admin_url: str, redis_url: str, workdir: Path, **settings: str
+) -> Iterator[tuple[Node, Node]]:
+    """Two server processes on a fresh PostgreSQL database and Redis, with extra ``settings``."""
+    with databases.fresh_database(pg_admin_url) as db_url:
+        env = server_env(workdir, DB_URI=db_url, BROKER_URL=redis_url, **settings)
+        a, b = start_cluster(workdir, env, 2)
+        try:
+            yield a, b
+        finally:
+            a.server.stop()
+            b.server.stop()
