@@ -16,12 +16,15 @@ import json
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.support import databases
+from tests.support import API, databases
 from tests.support.cluster import (
+    Member,
     Node,
     connect,
     room_with,
