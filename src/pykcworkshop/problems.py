@@ -14,7 +14,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from quart import Quart, Response, json, request
+from quart import Quart, Response, has_request_context, has_websocket_context, json, request, websocket
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -82,5 +82,15 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s", _where())
         return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+
+
+def _where() -> str:
+    """Say what failed: ``GET /path`` for a request, ``websocket /path`` in a handshake."""
+    # A websocket handshake has no request context: reading ``request`` there raises.
+    if has_request_context():
+        return f"{request.method} {request.path}"
+    if has_websocket_context():
+        return f"websocket {websocket.path}"
+    return "no request"

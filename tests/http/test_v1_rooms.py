@@ -17,6 +17,9 @@ UNKNOWN_ROOMS = {
     "unicode": "%E2%98%83",
     "invalid UTF-8": "%FF%FE",
     "long": "r" * 3000,
+    # PostgreSQL refuses U+0000 in text: these must not reach a query (issue 14, defect 3).
+    "NUL": "a%00b",
+    "NUL, a hash's length": "AAAAAAAAAAA%00AAAAAAAAAA",
 }
 
 

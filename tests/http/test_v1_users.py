@@ -233,7 +233,7 @@ GARBAGE_KEYS = {
     "non-ASCII digits": "abc.\u0661\u0662",
     "id beyond 64 bits": "abc.99999999999999999999999999",
     "huge": "a" * 5000 + ".1",
-    "control characters": "\x00\x01.1",
+    "control characters": "\x01\x02.1",
     "unicode": "ключ.1",
 }
 

@@ -14,6 +14,9 @@ MAX_HISTORY_CHUNK = 100
 #: Name of the built-in author of system messages (e.g. "<name> has joined the chat.").
 SYSTEM_USER_NAME = "System"
 
+#: Random bytes in a room hash (``secrets.token_urlsafe``: 22 URL-safe characters).
+ROOM_HASH_BYTES = 16
+
 #: How long a CSRF token stays valid.
 CSRF_TOKEN_MAX_AGE = timedelta(days=31)
 #: Default lifetime of a session token (``user_token``).

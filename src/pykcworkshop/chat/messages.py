@@ -100,6 +100,22 @@ def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_finite_number(value: object) -> TypeGuard[int | float]:
+    """Return whether ``value`` is a JSON number (not a bool) that a float can hold.
+
+    JSON integers have no size limit: ``math.isfinite(10**400)`` raises OverflowError.
+
+    >>> _is_finite_number(10**400), _is_finite_number(float("nan")), _is_finite_number(1.5)
+    (False, False, True)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
     """Return the request in ``frame``, or the reason it is not a valid one.
 
@@ -109,7 +125,7 @@ def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
     'chunk_size must be an integer from 1 to 100'
     """
     timestamp, chunk_size, newer = frame.get("timestamp"), frame.get("chunk_size"), frame.get("newer", False)
-    if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
+    if not _is_finite_number(timestamp):
         return "timestamp must be a number: milliseconds since the epoch (UTC)"
     if not _is_int(chunk_size) or not 1 <= chunk_size <= MAX_HISTORY_CHUNK:
         return f"chunk_size must be an integer from 1 to {MAX_HISTORY_CHUNK}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
-from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, MAX_NAME_LENGTH
+from pykcworkshop.chat.constants import MAX_CONTENT_LENGTH, MAX_NAME_LENGTH, ROOM_HASH_BYTES
+
+#: What ``secrets.token_urlsafe(ROOM_HASH_BYTES)`` returns: base64url without padding.
+_ROOM_HASH = re.compile(rf"[A-Za-z0-9_-]{{{(ROOM_HASH_BYTES * 4 + 2) // 3}}}")
 
 #: Characters that render as nothing although Unicode calls them letters or symbols
 #: (Hangul fillers, the blank braille pattern, Khmer inherent vowels, ...).
@@ -85,3 +90,46 @@ def content_problem(value: object) -> str:
     if len(value) > MAX_CONTENT_LENGTH:
         return f"message must be at most {MAX_CONTENT_LENGTH} characters"
     return ""
+
+
+def is_room_hash(value: str) -> bool:
+    """Return whether ``value`` has the shape of a room hash (so a room could have it).
+
+    Checked before any query: a path can carry anything (``%00``, lone surrogates), and
+    some databases refuse such text with an error instead of finding nothing.
+
+    >>> is_room_hash("AAAAAAAAAAAAAAAAAAAAAA"), is_room_hash("AAAAAAAAAAAAAAAAAAAAA\\x00")
+    (True, False)
+    """
+    return _ROOM_HASH.fullmatch(value) is not None
+
+
+def nul_field(body: dict[str, Any]) -> str | None:
+    """Return the first key of ``body`` whose key or value holds a NUL character, else None.
+
+    PostgreSQL cannot store U+0000 in text, so the rule for every engine is: client text
+    never contains it. Values are searched however deeply nested.
+
+    >>> nul_field({"a": "ok", "b": ["x", {"c": "\\x00"}]}), nul_field({"a": 1})
+    ('b', None)
+    """
+    for key, value in body.items():
+        if "\x00" in key or _holds_nul(value):
+            return key.replace("\x00", "\\u0000")
+    return None
+
+
+def _holds_nul(value: Any) -> bool:
+    # Iterative: a body may nest deeper than the recursion limit allows.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -18,9 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from pykcworkshop.chat import tokens
 from pykcworkshop.chat.confusables import name_skeleton
-from pykcworkshop.chat.constants import SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
+from pykcworkshop.chat.constants import ROOM_HASH_BYTES, SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
 from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, room_members
-from pykcworkshop.chat.validation import name_key
+from pykcworkshop.chat.validation import is_room_hash, name_key
 from pykcworkshop.utils import now
 
 
@@ -92,7 +92,7 @@ async def create_room(session: AsyncSession, *, room_name: str, creator_id: int)
     if await room_name_owned(session, owner_id=creator_id, room_name=name):
         raise NameTaken(f"you already own a room named {name!r}")
     room = Room(
-        id=secrets.token_urlsafe(16),
+        id=secrets.token_urlsafe(ROOM_HASH_BYTES),
         name=name,
         name_key=name_key(name),
         owner=creator,
@@ -170,6 +170,8 @@ async def get_user_by_name(session: AsyncSession, user_name: str) -> User:
 
 async def get_room_by_id(session: AsyncSession, room_id: str) -> Room:
     """Return the room whose hash is ``room_id`` with its members; ``NoResultFound`` if absent."""
+    if not is_room_hash(room_id):  # e.g. "%00" in a path: PostgreSQL would refuse the query
+        raise NoResultFound(f"{room_id!r} is not a room hash")
     query = select(Room).where(Room.id == room_id).options(selectinload(Room.members))
     return (await session.execute(query)).scalars().one()
 
@@ -192,6 +194,8 @@ async def room_name_owned(session: AsyncSession, *, owner_id: int, room_name: st
 
 async def is_member(session: AsyncSession, *, user_id: int, room_id: str) -> bool:
     """Return whether ``user_id`` is a member of ``room_id``."""
+    if not is_room_hash(room_id):
+        return False
     query = select(room_members.c.user_id).where(
         room_members.c.room_id == room_id, room_members.c.user_id == user_id
     )
@@ -199,7 +203,9 @@ async def is_member(session: AsyncSession, *, user_id: int, room_id: str) -> boo
 
 
 async def room_exists(session: AsyncSession, room_id: str) -> bool:
-    """Return whether a room with this hash exists."""
+    """Return whether a room with this hash exists (without a query if it cannot)."""
+    if not is_room_hash(room_id):
+        return False
     return (await session.scalar(select(Room.id).where(Room.id == room_id))) is not None
 
 

@@ -12,6 +12,7 @@ from quart import g, json, request
 from pykcworkshop.chat import db
 from pykcworkshop.chat.api import CSRF_HEADER, csrf_ok
 from pykcworkshop.chat.tokens import UserTokenClaims
+from pykcworkshop.chat.validation import nul_field
 from pykcworkshop.problems import ProblemError
 
 P = ParamSpec("P")
@@ -83,6 +84,9 @@ async def json_object() -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
+    # A NUL can only come from a \u0000 escape (JSON forbids raw control characters).
+    if b"\\u0000" in data and (field := nul_field(body)) is not None:
+        raise bad_request(f"{field} must not contain NUL characters")
     return body
 
 

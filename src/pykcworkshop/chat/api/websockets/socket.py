@@ -35,6 +35,7 @@ from pykcworkshop.chat.backplane.ratelimit import TokenBucket
 from pykcworkshop.chat.constants import MAX_FRAME_SIZE, MAX_STRIKES
 from pykcworkshop.chat.messages import message_content_problem
 from pykcworkshop.chat.tokens import UserTokenClaims
+from pykcworkshop.chat.validation import nul_field
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class ClientSocket:
                 await self.send_error("too many messages from your account; slow down")
             elif not isinstance(frame, str):
                 await self.send_error("binary frames are not supported; send JSON text")
+            elif "\x00" in frame:
+                await self.send_error("frames must not contain NUL characters")
             else:
                 yield frame
 
@@ -115,6 +118,10 @@ class ClientSocket:
                 continue
             if not isinstance(body, dict):
                 await self.send_error("frame must be a JSON object")
+                continue
+            # PostgreSQL cannot store U+0000, so no client text may hold it (any engine).
+            if "\\u0000" in frame and (field := nul_field(body)) is not None:
+                await self.send_error(f"{field} must not contain NUL characters")
                 continue
             yield body
 
