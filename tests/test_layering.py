@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "pykcworkshop.config",
             "pykcworkshop.utils",
             "pykcworkshop.problems",
+            "pykcworkshop.hypercorn_fixes",
         ),
     ),
     # The chat's rules: limits, name and content checks, tokens, channel names.

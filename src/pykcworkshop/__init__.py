@@ -12,7 +12,7 @@ from typing import Any
 
 from quart import Quart
 
-from pykcworkshop import config, hardening, site
+from pykcworkshop import config, hardening, hypercorn_fixes, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
@@ -56,6 +56,8 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 0
     _configure_logging(str(app.config["LOG_LEVEL"]))
 
+    # Ended websockets release everything at once; bad UTF-8 closes with 1007.
+    hypercorn_fixes.install()
     app.asgi_websocket_class = DrainingWebsocketConnection
     register_error_handlers(app)
     hardening.install(app)

@@ -40,6 +40,8 @@ class LiveServer:
     log_lines: list[str] = field(default_factory=list)
     #: hypercorn settings that replace the rendered server.toml's, as TOML values.
     config_overrides: dict[str, str] = field(default_factory=dict)
+    #: The application hypercorn serves (a test may serve a wrapper of the app).
+    app: str = "pykcworkshop:create_app()"
 
     @property
     def log(self) -> str:
@@ -65,7 +67,7 @@ class LiveServer:
         config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         command = [
             sys.executable, "-m", "hypercorn", "--config", str(config),
-            "--bind", bind, "pykcworkshop:create_app()",
+            "--bind", bind, self.app,
         ]  # fmt: skip
         self.log_lines.clear()
         self.process = subprocess.Popen(

@@ -232,3 +232,16 @@ async def read_until_opcode(sock: sockets.socket, wanted: int) -> bytes:
         payload = await take(length)
         if opcode == wanted:
             return payload
+
+
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """Return one final client frame (masked, as RFC 6455 requires of clients), built by hand."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+    elif length < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+    return head + mask + bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
