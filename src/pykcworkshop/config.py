@@ -29,6 +29,9 @@ SETTINGS: dict[str, str | None] = {
     "TRUSTED_PROXIES": "",
     # How often each open authenticated socket re-checks its session token (seconds).
     "SESSION_RECHECK_SECONDS": "120",
+    # Open websockets one user, and one client address, may have at a time (per process).
+    "MAX_SOCKETS_PER_USER": "30",
+    "MAX_SOCKETS_PER_ADDRESS": "200",
 }
 
 
@@ -59,6 +62,11 @@ def load_settings(overrides: dict[str, Any] | None = None, *, first_start: bool 
     load_dotenv(Path.cwd() / ".env", override=False)
     settings: dict[str, Any] = {name: os.environ.get(name, default) for name, default in SETTINGS.items()}
     settings.update(overrides)
+    for name in ("MAX_SOCKETS_PER_USER", "MAX_SOCKETS_PER_ADDRESS"):
+        value = str(settings[name]).strip()
+        if not (value.isascii() and value.isdigit() and int(value) > 0):
+            raise RuntimeError(f"{name} must be a positive whole number, not {settings[name]!r}")
+        settings[name] = int(value)
     if not settings["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY is empty: set it in the environment or run genenv.py")
     return settings

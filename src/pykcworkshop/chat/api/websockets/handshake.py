@@ -122,6 +122,7 @@ async def _admit(session: AsyncSession, bearer: BearerPolicy) -> UserTokenClaims
         raise ProblemError(HTTPStatus.UNAUTHORIZED, "missing or invalid Bearer subprotocol")
     if claims is not None and token is not None:
         admitted(SocketScope(claims.user_id, token))
+    g.user = claims  # for the per-user socket cap (see caps.socket_slot)
     return claims
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from quart import websocket
 
 from pykcworkshop.chat.api.websockets.asgi import CLIENT_GONE
+from pykcworkshop.chat.api.websockets.caps import socket_slot
 from pykcworkshop.chat.api.websockets.closing import (
     CloseCode,
     ConnectionClosedByServer,
@@ -162,17 +163,19 @@ async def serve(
     """
     socket = ClientSocket(rate, per_user, pace=pace)
     # Tracked: a control event (signed out, removed from the room) can end it from outside.
-    async with tracked() as live, _running(socket, live):
-        if channel is None:
-            await accept()
-            yield socket
-        else:
-            # Subscribe before accepting: once the client sees the handshake succeed,
-            # nothing published to the channel can pass it by.
-            async with broker().subscribe(channel) as subscription:
+    # Over a cap: a 429 refusal, before accepting.
+    with socket_slot():
+        async with tracked() as live, _running(socket, live):
+            if channel is None:
                 await accept()
-                async with forwarding(subscription, on_close=socket.mark_closed_by_server):
-                    yield socket
+                yield socket
+            else:
+                # Subscribe before accepting: once the client sees the handshake succeed,
+                # nothing published to the channel can pass it by.
+                async with broker().subscribe(channel) as subscription:
+                    await accept()
+                    async with forwarding(subscription, on_close=socket.mark_closed_by_server):
+                        yield socket
 
 
 @asynccontextmanager
