@@ -43,8 +43,8 @@ class QueueBackend:
     async def unsubscribe(self, channel: str) -> None:
         pass
 
-    async def publish(self, channel: str, message: str) -> None:
-        self._published.put_nowait(Event(channel, message))
+    async def publish(self, channel: str, message: str, key: str | None = None) -> None:
+        self._published.put_nowait(Event(channel, message, key))
 
     async def next_published(self) -> Event:
         return await self._published.get()
@@ -213,3 +213,31 @@ async def test_backend_failure_drops_subscribers_and_delivery_resumes(monkeypatc
             assert json.loads(await next_message(fresh)) == "after the failure"
     finally:
         await chat_broker.disconnect()
+
+
+async def test_conflated_messages_keep_only_each_keys_latest_in_order(broker):
+    async with broker.subscribe("room:c") as subscriber:
+        for text, key in [("a1", "a"), ("b1", "b"), ("x", None), ("a2", "a"), ("y", None), ("a3", "a")]:
+            await broker.publish_text("room:c", text, conflate=key)
+        assert [await next_message(subscriber) for _ in range(4)] == ["b1", "x", "y", "a3"]
+        # Once read, a key may wait again.
+        await broker.publish_text("room:c", "a4", conflate="a")
+        assert await next_message(subscriber) == "a4"
+
+
+async def test_conflated_messages_do_not_fill_a_queue(broker):
+    async with broker.subscribe("room:c") as subscriber:
+        for n in range(10 * broker.capacity):
+            await broker.publish(channel="room:c", event={"n": n}, conflate="user:1")
+        assert not subscriber.dropped.is_set()
+        assert await next_message(subscriber) == json.dumps(
+            {"n": 10 * broker.capacity - 1}, separators=(",", ":")
+        )
+
+
+async def test_unkeyed_messages_still_overflow_a_queue(broker):
+    async with broker.subscribe("room:c") as subscriber:
+        await broker.publish_text("room:c", "keyed", conflate="k")
+        for n in range(broker.capacity):  # a keyed message holds a slot too
+            await broker.publish_text("room:c", str(n))
+        assert subscriber.lagging

@@ -100,6 +100,16 @@ async def test_publish_reaches_subscribers_of_another_process(brokers: tuple[Bro
         assert await get(a1) == '{"x":  "ü 🙂"}'
 
 
+async def test_a_conflation_key_travels_with_the_message(brokers: tuple[Broker, Broker]) -> None:
+    first, second = brokers
+    channel = channel_name()
+    async with second.subscribe(channel) as subscriber:
+        for text, key in [("a1", "a"), ("x", None), ("a2", "a"), ("nul\x00inside", None)]:
+            await first.publish_text(channel, text, conflate=key)
+        await asyncio.sleep(0.5)  # everything has arrived and waits in the queue
+        assert [await get(subscriber) for _ in range(3)] == ["x", "a2", "nul\x00inside"]
+
+
 async def test_messages_from_one_publisher_arrive_in_order(brokers: tuple[Broker, Broker]) -> None:
     first, second = brokers
     channel = channel_name()

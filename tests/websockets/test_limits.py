@@ -15,7 +15,14 @@ from pykcworkshop.chat.api.websockets import forwarding
 from pykcworkshop.chat.api.websockets.socket import serve
 from pykcworkshop.chat.backplane import EXTENSION, broker
 from pykcworkshop.chat.backplane.pubsub import Event, Subscriber, SubscriberLagging
-from pykcworkshop.chat.constants import CHAT_RATE, HISTORY_RATE, STATUS_RATE, SYNC_RATE, VALIDATION_RATE
+from pykcworkshop.chat.constants import (
+    CHAT_RATE,
+    HISTORY_RATE,
+    ROOM_SYNC_BUDGET,
+    STATUS_RATE,
+    SYNC_RATE,
+    VALIDATION_RATE,
+)
 from tests.support import API
 from tests.support.websockets import (
     GOOD_FRAMES,
@@ -141,12 +148,27 @@ async def test_frames_over_the_rate_limit_get_an_error_and_the_connection_stays_
     async with ws_connect(ws_url, socket_path(room, socket), room.owner) as ws:
         for _ in range(count):
             await ws.send(GOOD_FRAMES[socket])
-        # Every frame is answered once: served, or refused with an error frame.
-        replies = [await next_frame(ws) for _ in range(count)]
+        if socket == "member-status":
+            # Served statuses conflate (only each user's latest waits), so fewer come back.
+            replies = await frames_until_quiet(ws)
+            assert 0 < len(replies) <= count
+        else:
+            # Every frame is answered once: served, or refused with an error frame.
+            replies = [await next_frame(ws) for _ in range(count)]
         errors = [reply for reply in replies if reply.startswith('{"error"')]
         assert errors and all("slow down" in json.loads(error)["error"] for error in errors)
         assert not replies[0].startswith('{"error"')
         assert ws.close_code is None
+
+
+async def frames_until_quiet(ws, quiet: float = 1.0) -> list:
+    """Return the frames ``ws`` receives until it is quiet for ``quiet`` seconds."""
+    frames = []
+    while True:
+        try:
+            frames.append(await next_frame(ws, quiet))
+        except TimeoutError:
+            return frames
 
 
 @paced_sockets
@@ -237,6 +259,8 @@ async def test_client_that_stops_reading_does_not_delay_the_room(ws_url, room, s
                 await asyncio.gather(*batches)
                 for _ in range(per_wave * flooders_count):
                     await asyncio.wait_for(received.get(), 10)
+                # Stay within each flooder's fair share of the room's relay budget.
+                await asyncio.sleep(per_wave / (ROOM_SYNC_BUDGET[0] / (flooders_count + 1)))
             await flooders[0].send("marker")
             assert await asyncio.wait_for(received.get(), 1.0) == "marker"
             assert normal.close_code is None

@@ -44,6 +44,10 @@ HISTORY_RATE = (50.0, 50)
 #: a few times one connection's limit, so several tabs work normally.
 USER_CHAT_RATE = (20.0, 60)
 USER_SYNC_RATE = (40.0, 120)
+#: A room's client-sync relay budget (frames per second, burst), split evenly between the
+#: members sending: the burst stays well below SUBSCRIBER_QUEUE_SIZE, so no reader's queue
+#: fills however many accounts send at once.
+ROOM_SYNC_BUDGET = (60.0, 120)
 #: Error frames a connection may earn by abuse before it is closed with 1008.
 MAX_STRIKES = 20
 

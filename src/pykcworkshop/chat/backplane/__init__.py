@@ -10,6 +10,9 @@ Three parts, each with an in-process and a Redis implementation:
   (:mod:`.userlimits`, :mod:`.userlimits_redis`; the token bucket itself, also used per
   connection, is in :mod:`.ratelimit`).
 
+Next to them, :mod:`.fairshare` splits each room's client-sync relay budget fairly between
+its senders (kept per process, whatever the broker).
+
 ``BROKER_URL`` picks the implementation of all three, here and nowhere else:
 :func:`backplane_for` builds a :class:`Backplane` for ``memory://`` (one process) or
 ``redis://`` (many processes or hosts; the redis package is imported only then). The app
@@ -36,9 +39,11 @@ from urllib.parse import urlsplit
 
 from quart import current_app
 
+from pykcworkshop.chat.backplane.fairshare import FairShare
 from pykcworkshop.chat.backplane.presence import MemoryPresence, Presence
 from pykcworkshop.chat.backplane.pubsub import Broker
 from pykcworkshop.chat.backplane.userlimits import MemoryUserLimiter, UserLimiter
+from pykcworkshop.chat.constants import ROOM_SYNC_BUDGET
 
 __all__ = ["EXTENSION", "Backplane", "backplane", "backplane_for", "broker"]
 
@@ -56,6 +61,8 @@ class Backplane:
     broker: Broker = field(default_factory=Broker)
     presence: Presence = field(default_factory=MemoryPresence)
     limits: UserLimiter = field(default_factory=MemoryUserLimiter)
+    #: Each room's client-sync relay budget, shared fairly between senders (per process).
+    sync_budget: FairShare = field(default_factory=lambda: FairShare(*ROOM_SYNC_BUDGET))
 
     async def connect(self) -> None:
         """Connect every part (the broker last: it starts delivering at once)."""

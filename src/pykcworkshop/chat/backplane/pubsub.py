@@ -13,6 +13,13 @@ fallen :data:`~pykcworkshop.chat.constants.SUBSCRIBER_QUEUE_SIZE` messages behin
 dropped (its ``dropped`` event is set and its next read raises :class:`SubscriberLagging`),
 so one slow client can never delay a room.
 
+A publish may carry a *conflation key* (``publish(channel, event, conflate="user:42")``):
+only the latest message with a given key waits in a subscriber's queue; a newer one
+replaces the pending one (which leaves the queue; the new one joins at its end), and the
+other messages keep their order. Member-status events conflate per user, so however often
+a member changes status, it holds at most one slot in anyone's queue. The key travels with
+the message through the backend.
+
 >>> import asyncio
 >>> async def demo():
 ...     broker = Broker()
@@ -35,8 +42,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, Protocol
 
+from pykcworkshop.chat.backplane.subscribers import Listener, Subscriber, SubscriberDropped, SubscriberLagging
 from pykcworkshop.chat.constants import SUBSCRIBER_QUEUE_SIZE
 from pykcworkshop.utils import stop_task
+
+__all__ = [
+    "Broker",
+    "BrokerBackend",
+    "Event",
+    "Listener",
+    "Subscriber",
+    "SubscriberDropped",
+    "SubscriberLagging",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +63,15 @@ BACKEND_RETRY_DELAY = 1.0
 
 
 class Event(NamedTuple):
-    """A message published on a channel; ``message`` is already-serialized JSON text."""
+    """A message published on a channel; ``message`` is already-serialized JSON text.
+
+    ``key``, when set, is the conflation key: a subscriber keeps only the latest message
+    with that key pending.
+    """
 
     channel: str
     message: str
+    key: str | None = None
 
 
 class BrokerBackend(Protocol):
@@ -64,96 +87,8 @@ class BrokerBackend(Protocol):
     async def disconnect(self) -> None: ...
     async def subscribe(self, channel: str) -> None: ...
     async def unsubscribe(self, channel: str) -> None: ...
-    async def publish(self, channel: str, message: str) -> None: ...
+    async def publish(self, channel: str, message: str, key: str | None = None) -> None: ...
     async def next_published(self) -> Event: ...
-
-
-class SubscriberDropped(Exception):
-    """The broker stopped delivering to this subscriber; its client should reconnect."""
-
-
-class SubscriberLagging(SubscriberDropped):
-    """The subscriber fell too far behind and was dropped from its channel."""
-
-
-class Subscriber:
-    """One subscription's bounded queue of serialized messages.
-
-    Iterate it (or call :meth:`get`) to read messages. Once the broker drops it, reading
-    raises :class:`SubscriberDropped` at once, even with messages still queued, and
-    :attr:`dropped` is set, so a consumer stuck elsewhere (e.g. in a slow send) can notice.
-    """
-
-    def __init__(self, channel: str, capacity: int) -> None:
-        self.channel = channel
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=capacity)
-        #: Set when the broker stops delivering to this subscriber.
-        self.dropped = asyncio.Event()
-        self._reason: SubscriberDropped | None = None
-
-    @property
-    def lagging(self) -> bool:
-        """Whether this subscriber was dropped for falling behind."""
-        return isinstance(self._reason, SubscriberLagging)
-
-    def offer(self, message: str) -> bool:
-        """Queue ``message`` without waiting; return False if dropped (now or before)."""
-        if self._reason is not None:
-            return False
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.drop(SubscriberLagging(f"subscriber of {self.channel!r} fell behind"))
-            return False
-        return True
-
-    def drop(self, reason: SubscriberDropped) -> None:
-        """Stop delivering: discard the backlog and make the next read raise ``reason``."""
-        if self._reason is not None:
-            return
-        self._reason = reason
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        # Wake a reader blocked on the empty queue; get() sees the reason first.
-        self._queue.put_nowait("")
-        self.dropped.set()
-
-    async def get(self) -> str:
-        """Return the next message; raise :class:`SubscriberDropped` once dropped."""
-        if self._reason is None:
-            message = await self._queue.get()
-            if self._reason is None:
-                return message
-        raise self._reason.with_traceback(None)
-
-    def __aiter__(self) -> Subscriber:
-        return self
-
-    async def __anext__(self) -> str:
-        return await self.get()
-
-
-class Listener(Subscriber):
-    """A subscription that hands each message to a callback at once instead of queueing it.
-
-    For process-wide consumers of rare events (e.g. "close this user's sockets"): no task
-    waits on it, and the callback must not block. A backend failure does not end it.
-    """
-
-    def __init__(self, channel: str, callback: Callable[[str], None]) -> None:
-        super().__init__(channel, capacity=1)
-        self._callback = callback
-
-    def offer(self, message: str) -> bool:
-        """Hand ``message`` to the callback; a failing callback is logged, never raised."""
-        try:
-            self._callback(message)
-        except Exception:
-            log.exception("listener of %s failed", self.channel)
-        return True
-
-    def drop(self, reason: SubscriberDropped) -> None:
-        """Listeners have no backlog to fall behind on: keep listening."""
 
 
 class Broker:
@@ -196,16 +131,19 @@ class Broker:
         if self._backend is not None:
             await self._backend.disconnect()
 
-    async def publish(self, channel: str, event: Any) -> None:
-        """Publish ``event`` (serialized to JSON here, once for all subscribers)."""
-        await self.publish_text(channel, json.dumps(event, separators=(",", ":")))
+    async def publish(self, channel: str, event: Any, *, conflate: str | None = None) -> None:
+        """Publish ``event`` (serialized to JSON here, once for all subscribers).
 
-    async def publish_text(self, channel: str, message: str) -> None:
+        With ``conflate``, a subscriber's pending message with the same key is replaced.
+        """
+        await self.publish_text(channel, json.dumps(event, separators=(",", ":")), conflate=conflate)
+
+    async def publish_text(self, channel: str, message: str, *, conflate: str | None = None) -> None:
         """Publish text as it is (e.g. a client-sync frame relayed byte-for-byte)."""
         if self._backend is None:
-            self.deliver(Event(channel, message))
+            self.deliver(Event(channel, message, conflate))
         else:
-            await self._backend.publish(channel, message)
+            await self._backend.publish(channel, message, conflate)
 
     @asynccontextmanager
     async def subscribe(
@@ -261,7 +199,7 @@ class Broker:
     def deliver(self, event: Event) -> None:
         """Hand ``event`` to every local subscriber of its channel, never waiting."""
         for subscriber in tuple(self._subscribers.get(event.channel, ())):
-            if not subscriber.dropped.is_set() and not subscriber.offer(event.message):
+            if not subscriber.dropped.is_set() and not subscriber.offer(event.message, event.key):
                 log.warning("dropped a subscriber of %s that fell behind", event.channel)
 
     async def _fan_out(self, backend: BrokerBackend) -> None:

@@ -13,6 +13,9 @@
   miss whatever was published in between.
 * A publish that fails (Redis down) is logged and dropped; it never raises into a
   handler.
+* A conflation key travels in the payload: ``<key>\\0<message>``. No message holds a NUL
+  (clients may not send one, and JSON escapes it), so the first NUL, when there is one,
+  ends the key; a message without a key is published as it is.
 """
 
 from __future__ import annotations
@@ -36,6 +39,27 @@ from pykcworkshop.utils import stop_task
 log = logging.getLogger(__name__)
 #: While messages are being dropped, log at most one line per this many seconds.
 _DROP_REPORT_INTERVAL = 5.0
+
+
+def envelope(message: str, key: str | None) -> str:
+    """Return the Redis payload of ``message`` with its conflation key (if any).
+
+    >>> envelope("{}", None), envelope("{}", "user:1"), unpack(envelope("{}", "user:1"))
+    ('{}', 'user:1\\x00{}', ('{}', 'user:1'))
+    """
+    if key is None and "\0" not in message:
+        return message
+    if key is not None and "\0" in key:
+        raise ValueError("a conflation key must not contain NUL")
+    return f"{key or ''}\0{message}"
+
+
+def unpack(payload: str) -> tuple[str, str | None]:
+    """Return ``(message, key)`` of a payload :func:`envelope` made."""
+    key, nul, message = payload.partition("\0")
+    if not nul:
+        return payload, None
+    return message, key or None
 
 
 def _text(value: Any) -> str:
@@ -156,7 +180,7 @@ class RedisBackend:
         self._channels.discard(channel)
         await self._send("unsubscribe", channel)
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, channel: str, message: str, key: str | None = None) -> None:
         """Publish ``message`` to every process; a failure is logged, never raised.
 
         While the pub/sub connection is down (Redis unreachable) messages are dropped at
@@ -166,7 +190,7 @@ class RedisBackend:
             self._dropped(channel, "the Redis broker is not connected")
             return
         try:
-            await self._publisher.publish(channel, message)
+            await self._publisher.publish(channel, envelope(message, key))
         except REDIS_ERRORS as exc:
             self._dropped(channel, f"Redis publish failed: {exc!r}")
 
@@ -278,7 +302,7 @@ class RedisBackend:
         channel = _text(message.get("channel"))
         if kind == "message":
             if channel in self._channels:
-                self._published.put_nowait(Event(channel, _text(message.get("data"))))
+                self._published.put_nowait(Event(channel, *unpack(_text(message.get("data")))))
         elif kind == "subscribe":
             for waiter in self._confirmations.get(channel, ()):
                 if not waiter.done():

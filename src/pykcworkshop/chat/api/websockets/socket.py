@@ -215,7 +215,12 @@ async def present(room_hash: str, user: UserTokenClaims, channel: str) -> AsyncI
 
 async def _leave(room_hash: str, user: UserTokenClaims, channel: str) -> None:
     if await backplane().presence.leave(room_hash, user.user_id):
-        await broker().publish(channel, status_event(user, "Offline"))
+        await broker().publish(channel, status_event(user, "Offline"), conflate=status_key(user))
+
+
+def status_key(user: UserTokenClaims) -> str:
+    """Return the conflation key of ``user``'s status events: only the latest one waits."""
+    return f"user:{user.user_id}"
 
 
 def status_event(user: UserTokenClaims, status: str) -> dict[str, Any]:

@@ -33,8 +33,8 @@ from __future__ import annotations
 from quart import Blueprint
 
 from pykcworkshop.chat.api.websockets.handshake import admit, admit_dm_partner, admit_room_member
-from pykcworkshop.chat.api.websockets.socket import present, serve, status_event
-from pykcworkshop.chat.backplane import broker
+from pykcworkshop.chat.api.websockets.socket import present, serve, status_event, status_key
+from pykcworkshop.chat.backplane import backplane, broker
 from pykcworkshop.chat.channels import dm_channel, room_channel
 from pykcworkshop.chat.constants import (
     CHAT_RATE,
@@ -113,6 +113,8 @@ async def member_status(room_hash: str) -> None:
     (closed tab, lost network, closed by the server), publish the same shape with
     ``"user_status": "Offline"``. While the user still has another such connection open
     (a second tab), closing one sends nothing. ``present()`` counts the connections.
+    Status events conflate per user: a client that has not read them yet gets only each
+    user's latest status.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "member-status")
@@ -123,7 +125,8 @@ async def member_status(room_hash: str) -> None:
             if status not in USER_STATUSES:
                 await socket.send_error(f"user_status must be one of {', '.join(USER_STATUSES)}")
                 continue
-            await broker().publish(channel, status_event(user, status))
+            # Conflated: a flood of statuses holds one slot per user in every queue.
+            await broker().publish(channel, status_event(user, status), conflate=status_key(user))
 
 
 @bp.websocket("/room/<room_hash>/client-sync")
@@ -135,12 +138,18 @@ async def client_sync(room_hash: str) -> None:
     The client sends any text frame. Relay it unchanged, byte for byte, to every
     connection on this room's client-sync socket, the sender included. The server does
     not parse or store it; the clients agree on its meaning (our frontend's protocol is
-    documented in ``static/sync.mjs``). Binary frames get an error frame.
+    documented in ``static/sync.mjs``). Binary frames get an error frame. The room has a
+    relay budget (``ROOM_SYNC_BUDGET``) shared evenly between the members sending: a frame
+    over the sender's share gets an error frame instead, so no reader's queue fills.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "client-sync")
     async with serve(SYNC_RATE, channel, per_user=(f"{user.user_id}:sync", USER_SYNC_RATE)) as socket:
         async for frame in socket.text_frames():
+            # The room's budget is shared fairly: a flooder is refused, nobody is evicted.
+            if not backplane().sync_budget.allow(room_hash, str(user.user_id)):
+                await socket.send_error("this room is busy; slow down")
+                continue
             await broker().publish_text(channel, frame)
 
 
