@@ -10,7 +10,13 @@ flaws no ASGI app can work around, since the app never sees the stream:
    connections a second that exhausts a 1,024-fd limit. Here the sleep also ends the
    moment the stream is marked closed, so everything is released at once; idle
    connections are still pinged on schedule.
-2. **An invalid UTF-8 text frame ends the connection without a close frame** (the client
+2. **A shutdown cancels every open websocket** after ``graceful_timeout``: SIGTERM with
+   2,000 sockets open logged 2,000 tracebacks (asyncio's stream callback reports each
+   cancelled connection) and the clients saw 1006. Here, once the worker is told to stop,
+   one line is logged and every open websocket gets a 1001 "going away" close frame; the
+   clients answer, so the connections end well within the graceful timeout. (This rides
+   on the ping task, so it needs ``websocket_ping_interval``, which server.toml sets.)
+3. **An invalid UTF-8 text frame ends the connection without a close frame** (the client
    sees 1006). wsproto reports a frame it cannot parse as a ``CloseConnection`` event with
    the right code (1007 for bad UTF-8, 1002 for bad framing) while the connection is still
    open; hypercorn answers only close frames the peer sent. Here that case sends the close
@@ -28,6 +34,7 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import weakref
 from contextlib import suppress
 from typing import Any, Final
 
@@ -48,6 +55,13 @@ REVIEWED: Final = {
 _ORIGINALS: dict[str, Any] = {}
 #: Instance keys this module keeps on a stream (the ``closed`` flag and its wake-up event).
 _CLOSED, _WAKE = "_pykc_closed", "_pykc_wake"
+
+
+#: Streams whose ping task runs, told apart by worker context when that worker stops.
+_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
+#: The shutdown watcher of each worker context (one each; strong references keep them).
+_WATCHERS: dict[int, asyncio.Task[None]] = {}
+GOING_AWAY: Final = 1001
 
 
 def source_digest(name: str) -> str:
@@ -72,12 +86,46 @@ class _ClosedFlag:
 
 
 async def _send_pings(self: Any) -> None:
-    """Ping every ``websocket_ping_interval`` seconds until the stream closes, then return."""
+    """Ping every ``websocket_ping_interval`` seconds until the stream closes, then return.
+
+    When the worker stops, close with 1001 "going away" instead, and wait for the close.
+    """
     wake = self.__dict__.setdefault(_WAKE, asyncio.Event())
-    while not self.closed:
-        await self._send_wsproto_event(Ping())
-        with suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), self.config.websocket_ping_interval)
+    _LIVE.add(self)
+    _watch_shutdown(self.context)
+    try:
+        going_away = False
+        while not self.closed:
+            if self.context.terminated.is_set():
+                if not going_away:
+                    going_away = True
+                    await self._send_wsproto_event(
+                        CloseConnection(code=GOING_AWAY, reason="server shutting down")
+                    )
+                    wake.clear()
+            else:
+                await self._send_wsproto_event(Ping())
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.config.websocket_ping_interval)
+    finally:
+        _LIVE.discard(self)
+
+
+def _watch_shutdown(context: Any) -> None:
+    """Start, once per worker context, the task that wakes every stream when it stops."""
+    if id(context) not in _WATCHERS:
+        task = asyncio.get_running_loop().create_task(_announce_shutdown(context))
+        _WATCHERS[id(context)] = task
+        task.add_done_callback(lambda _: _WATCHERS.pop(id(context), None))
+
+
+async def _announce_shutdown(context: Any) -> None:
+    await context.terminated.wait()
+    streams = [stream for stream in _LIVE if stream.context is context and not stream.closed]
+    if streams:
+        log.info("shutting down: closing %d open websocket(s) with 1001 going away", len(streams))
+    for stream in streams:
+        stream.__dict__[_WAKE].set()
 
 
 async def _handle_events(self: Any) -> None:
