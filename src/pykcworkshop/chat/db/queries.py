@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -254,16 +254,12 @@ async def get_history(
         )
     if cursor_ts is None:
         boundary = ChatMessage.timestamp > before if newer else ChatMessage.timestamp < before
-    elif newer:
-        boundary = or_(
-            ChatMessage.timestamp > cursor_ts,
-            and_(ChatMessage.timestamp == cursor_ts, ChatMessage.id > cursor_id),
-        )
     else:
-        boundary = or_(
-            ChatMessage.timestamp < cursor_ts,
-            and_(ChatMessage.timestamp == cursor_ts, ChatMessage.id < cursor_id),
-        )
+        # A row-value comparison, not `ts < x OR (ts = x AND id < y)`: both SQLite and
+        # PostgreSQL turn it into a range on the (room_id, timestamp, id) index, while the
+        # OR made them scan from the newest end down to the cursor.
+        row, cursor = tuple_(ChatMessage.timestamp, ChatMessage.id), tuple_(cursor_ts, cursor_id)
+        boundary = row > cursor if newer else row < cursor
     query = (
         select(ChatMessage.id, ChatMessage.author_id, User.name, ChatMessage.content, ChatMessage.timestamp)
         .join(User, User.id == ChatMessage.author_id)
