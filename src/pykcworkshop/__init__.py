@@ -17,7 +17,7 @@ from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
-from pykcworkshop.chat.api.websockets import control
+from pykcworkshop.chat.api.websockets import compression, control
 from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.events import bp as websockets_events_bp
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
@@ -59,6 +59,7 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
     # Ended websockets release everything at once; bad UTF-8 closes with 1007.
     hypercorn_fixes.install()
     app.asgi_websocket_class = DrainingWebsocketConnection
+    compression.configure(str(app.config["WEBSOCKET_COMPRESSION"]))
     register_error_handlers(app)
     hardening.install(app)
     app.register_blueprint(site.bp)

@@ -32,6 +32,9 @@ SETTINGS: dict[str, str | None] = {
     # Open websockets one user, and one client address, may have at a time (per process).
     "MAX_SOCKETS_PER_USER": "30",
     "MAX_SOCKETS_PER_ADDRESS": "200",
+    # permessage-deflate for websockets: "off" (default: our frames are small JSON, and
+    # compressing each frame once per recipient halves fan-out capacity) or "on".
+    "WEBSOCKET_COMPRESSION": "off",
 }
 
 
