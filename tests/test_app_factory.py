@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,6 +13,7 @@ import pytest
 from quart import Quart
 
 import pykcworkshop
+from pykcworkshop import gctuning
 from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf
 from tests.support import API, unique_name
@@ -115,3 +117,20 @@ async def test_hypercorn_serves_create_app(live_server, http_url, csrf):
             f"{API}/user/create", json={"user_name": unique_name()}, headers={"X-CSRF-TOKEN": csrf}
         )
         assert response.status_code == 201
+
+
+async def test_serving_start_freezes_start_up_objects_and_raises_gc_thresholds(app):
+    """Serving's start hook moves start-up objects out of the collector's way (gctuning)."""
+    previous = gc.get_threshold()
+    try:
+        for start in app.before_serving_funcs:
+            await app.ensure_async(start)()
+        assert gc.get_threshold() == (
+            gctuning.GEN0_THRESHOLD,
+            gctuning.GEN1_THRESHOLD,
+            gctuning.GEN2_THRESHOLD,
+        )
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*previous)

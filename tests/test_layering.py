@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "pykcworkshop.utils",
             "pykcworkshop.problems",
             "pykcworkshop.hypercorn_fixes",
+            "pykcworkshop.gctuning",
         ),
     ),
     # The chat's rules: limits, name and content checks, tokens, channel names.

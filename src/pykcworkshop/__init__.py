@@ -12,7 +12,7 @@ from typing import Any
 
 from quart import Quart
 
-from pykcworkshop import config, hardening, hypercorn_fixes, site
+from pykcworkshop import config, gctuning, hardening, hypercorn_fixes, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
@@ -104,6 +104,8 @@ def create_app(chat_config: dict[str, Any] | None = None) -> Quart:
     async def start() -> None:
         """Connect the database (creating tables) and the backplane (broker, presence, limits)."""
         await _start(app)
+        # Everything alive now lives as long as the process: out of the collector's way.
+        gctuning.tune()
 
     @app.after_serving
     async def stop() -> None:
