@@ -64,6 +64,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "pykcworkshop.chat.forms",
             "pykcworkshop.chat.moderation",
             "pykcworkshop.chat.room_events",
+            "pykcworkshop.chat.groupcommit",
         ),
     ),
     # Everything that answers requests: the page, the HTTP API, the websockets, site routes.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from pykcworkshop.chat import db
+from pykcworkshop.chat import db, groupcommit
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.chat.validation import content_problem
@@ -168,22 +168,23 @@ async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str
     """Store a message by ``user`` in the room and return its message object.
 
     Raises :class:`Muted` if a moderator muted ``user`` in the room. The check is one
-    primary-key lookup in the session that stores the message, so a mute (or an unmute)
-    takes effect with the next frame, in every process, with no cache to keep fresh.
+    primary-key lookup just before the message is queued, so a mute (or an unmute) takes
+    effect with the next frame, in every process, with no cache to keep fresh. Concurrent
+    messages share one transaction (:mod:`.groupcommit`); raise
+    :class:`~pykcworkshop.chat.groupcommit.NotStored` when the database refuses it.
     """
     async with db.get_session() as session:
         if until := await db.moderation.muted_until(session, room_id=room_hash, user_id=user.user_id):
             raise Muted(until)
-        message = await db.create_chat_message(
-            session, author_id=user.user_id, room_id=room_hash, content=content
-        )
-        await session.commit()
+    message_id, timestamp = await groupcommit.store(
+        author_id=user.user_id, room_id=room_hash, content=content
+    )
     return message_json(
-        message_id=message.id,
+        message_id=message_id,
         user_id=user.user_id,
         user_name=user.user_name,
         content=content,
-        timestamp=message.timestamp,
+        timestamp=timestamp,
     )
 
 

@@ -46,6 +46,7 @@ from pykcworkshop.chat.constants import (
     VALIDATION_RATE,
 )
 from pykcworkshop.chat.forms import form_problem
+from pykcworkshop.chat.groupcommit import NotStored
 from pykcworkshop.chat.messages import (
     Muted,
     load_history,
@@ -88,11 +89,16 @@ async def chat_message(room_hash: str) -> None:
     async with serve(CHAT_RATE, channel, per_user=(f"{user.user_id}:chat", USER_CHAT_RATE)) as socket:
         async for content in socket.message_contents():
             try:
-                message = await store_chat_message(user, room_hash, content)
+                stored = await store_chat_message(user, room_hash, content)
             except Muted as muted:
                 await socket.send_error(str(muted))
                 continue
-            await broker().publish(channel, message)
+            except NotStored:
+                # Not acknowledged, so the client may send it again; the socket stays open
+                # (and a busy database is no strike against the client).
+                await socket.send_json({"error": "message not stored (the database is busy); send it again"})
+                continue
+            await broker().publish(channel, stored)
 
 
 @bp.websocket("/room/<room_hash>/member-status")
