@@ -12,8 +12,10 @@ before that. The app factory installs it as ``app.asgi_websocket_class``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
+from quart import websocket
 from quart.asgi import ASGIWebsocketConnection
 from quart.signals import websocket_received
 
@@ -43,6 +45,12 @@ class DrainingWebsocketConnection(ASGIWebsocketConnection):
         super().__init__(app, scope)
         self.queue = asyncio.Queue(maxsize=RECEIVE_QUEUE_SIZE)
 
+    def _create_websocket_from_scope(self, send: Any) -> Any:
+        current = super()._create_websocket_from_scope(send)
+        # For text_sender(): the server's own send callable, next to Quart's wrapper of it.
+        setattr(current, _ASGI_SEND, send)
+        return current
+
     async def handle_messages(self, receive: Any) -> None:
         """Queue each frame, then :data:`CLIENT_GONE`; wait for the handler to drain."""
         while True:
@@ -57,3 +65,26 @@ class DrainingWebsocketConnection(ASGIWebsocketConnection):
                 # first, which cancels this task.
                 await asyncio.sleep(DRAIN_TIMEOUT)
                 return
+
+
+_ASGI_SEND: Final = "_pykc_asgi_send"
+
+
+def text_sender() -> Callable[[str], Awaitable[None]]:
+    """Return a function that sends one text frame on this (accepted) websocket, lean.
+
+    For the broadcast hot path: Quart's ``websocket.send`` yields to the loop
+    (``sleep(0)``), checks ``accept()`` and fires the ``websocket_sent`` signal on every
+    frame; this calls the ASGI server's ``send`` directly. Only for connections served
+    through :class:`DrainingWebsocketConnection` (hypercorn); elsewhere (Quart's test
+    client) it is ``websocket.send``.
+    """
+    # (The proxy's object, not the proxy: the attribute was set on the object.)
+    send = getattr(websocket._get_current_object(), _ASGI_SEND, None)  # type: ignore[attr-defined]
+    if send is None:
+        return websocket.send
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "bytes": None, "text": text})
+
+    return send_text

@@ -17,6 +17,7 @@ from typing import Any
 
 from quart import websocket
 
+from pykcworkshop.chat.api.websockets.asgi import text_sender
 from pykcworkshop.chat.api.websockets.closing import CloseCode, close_quietly
 from pykcworkshop.chat.backplane.pubsub import Subscriber, SubscriberDropped
 from pykcworkshop.utils import stop_task
@@ -35,10 +36,11 @@ class _SendClock:
 
 async def _send_each(subscription: Subscriber, clock: _SendClock) -> None:
     loop = asyncio.get_running_loop()
+    send = text_sender()  # not websocket.send: Quart's per-frame work is most of a delivery
     async for message in subscription:
         # A timer per send would cost more than the send; _watch checks the clock instead.
         clock.since = loop.time()
-        await websocket.send(message)
+        await send(message)
         clock.since = None
 
 
