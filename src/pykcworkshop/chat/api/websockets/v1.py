@@ -83,6 +83,8 @@ async def chat_message(room_hash: str) -> None:
       (``store_chat_message`` raises ``Muted``, whose text is the reason); nothing is
       stored or sent. Kicked and banned users are no longer members, so their sockets are
       closed and their handshakes refused with 403.
+    - A message the database cannot store (busy past its retries) gets an error frame and
+      is not published; the connection stays open.
     """
     user = await admit_room_member(room_hash)
     channel = room_channel(room_hash, "chat-message")
