@@ -64,6 +64,9 @@ def test_hostile_room_hashes_are_unknown_rooms(client, method, template):
     @given(texts.filter(bool))
     def check(room_hash: str) -> None:
         path = template.format(quote(room_hash.encode("utf-8", "surrogatepass"), safe=""))
-        assert_documented(client.request(method, path), {400, 404, 405})
+        # A "/" in the hash makes an empty path segment, which the router answers with a
+        # redirect to the merged path (where the room is then unknown).
+        allowed = {400, 404, 405} | ({308} if "/" in room_hash else set())
+        assert_documented(client.request(method, path), allowed)
 
     check()
