@@ -52,6 +52,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "pykcworkshop.chat.confusables",
             "pykcworkshop.chat.tokens",
             "pykcworkshop.chat.channels",
+            "pykcworkshop.chat.mentions",
         ),
     ),
     ("data", ("pykcworkshop.chat.db", "pykcworkshop.chat.db.*")),
