@@ -23,8 +23,8 @@ from pykcworkshop.chat.confusables import name_skeleton
 from pykcworkshop.chat.db.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
-#: The newest revision.
-HEAD = "0003"
+#: The newest revision: every upgrade ends there.
+HEAD = "0004"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -194,3 +194,36 @@ async def test_0003_backfills_name_skeletons_also_when_existing_names_look_alike
     assert [(name, key) for name, key in rows] == [(name, name_skeleton(name)) for name in names]
     assert rows[0][1] == rows[1][1] == "alice"
     assert (await inspect_database(empty_db))[1] == []
+
+
+async def test_upgrade_to_read_positions_marks_existing_rooms_read(empty_db: str) -> None:
+    config = alembic_config(empty_db)
+    await asyncio.to_thread(command.upgrade, config, "0001")
+    engine = create_async_engine(empty_db)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO users (id, name, name_key, login_key_hash) VALUES (1, 'a', 'a', '')")
+            )
+            for room in ("r1", "r2"):
+                await conn.execute(
+                    text("INSERT INTO rooms (id, name, name_key, owner_id) VALUES (:r, :r, :r, 1)"),
+                    {"r": room},
+                )
+                await conn.execute(
+                    text("INSERT INTO room_members (room_id, user_id) VALUES (:r, 1)"), {"r": room}
+                )
+            for message_id in (5, 9):
+                await conn.execute(
+                    text(
+                        "INSERT INTO chat_messages (id, author_id, room_id, content, timestamp)"
+                        " VALUES (:id, 1, 'r1', 'x', CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": message_id},
+                )
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT room_id, last_read_id FROM room_members"))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(tuple(row) for row in rows) == [("r1", 9), ("r2", 0)]

@@ -10,6 +10,8 @@ MAX_NAME_LENGTH = 32
 MAX_CONTENT_LENGTH = 512
 #: Largest number of messages one chat-history request may ask for.
 MAX_HISTORY_CHUNK = 100
+#: Unread and mention counts stop here; clients show it as "99+".
+UNREAD_COUNT_CAP = 100
 
 #: Name of the built-in author of system messages (e.g. "<name> has joined the chat.").
 SYSTEM_USER_NAME = "System"

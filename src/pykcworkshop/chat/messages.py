@@ -13,6 +13,7 @@ from typing import Any, TypeGuard
 
 from pykcworkshop.chat import db, groupcommit
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
+from pykcworkshop.chat.mentions import mentioned_ids
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.chat.validation import content_problem
 from pykcworkshop.utils import now
@@ -172,13 +173,25 @@ async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str
     effect with the next frame, in every process, with no cache to keep fresh. Concurrent
     messages share one transaction (:mod:`.groupcommit`); raise
     :class:`~pykcworkshop.chat.groupcommit.NotStored` when the database refuses it.
+
+    The members it mentions (``@name``) are recorded once it is stored, for their mention
+    counts.
     """
     async with db.get_session() as session:
         if until := await db.moderation.muted_until(session, room_id=room_hash, user_id=user.user_id):
             raise Muted(until)
+        # Only a message with an "@" can mention anyone: the others cost no member lookup.
+        mentioned: set[int] = set()
+        if "@" in content:
+            # Mentioning yourself calls nobody's attention.
+            mentioned = mentioned_ids(content, await db.member_names(session, room_hash)) - {user.user_id}
     message_id, timestamp = await groupcommit.store(
         author_id=user.user_id, room_id=room_hash, content=content
     )
+    if mentioned:
+        async with db.get_session() as session:
+            db.add_mentions(session, message_id=message_id, room_id=room_hash, user_ids=mentioned)
+            await session.commit()
     return message_json(
         message_id=message_id,
         user_id=user.user_id,

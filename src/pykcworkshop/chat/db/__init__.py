@@ -8,7 +8,7 @@ True
 from pykcworkshop.chat.db import models, moderation
 from pykcworkshop.chat.db.credentials import authenticate, current_tokens, login, replace_token
 from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_session, initialize
-from pykcworkshop.chat.db.models import ChatMessage, Room, RoomBan, User, UserToken
+from pykcworkshop.chat.db.models import ChatMessage, MessageMention, Room, RoomBan, User, UserToken
 from pykcworkshop.chat.db.queries import (
     AlreadyMember,
     MessageRow,
@@ -29,17 +29,29 @@ from pykcworkshop.chat.db.queries import (
     share_a_room,
     user_name_taken,
 )
+from pykcworkshop.chat.db.reads import (
+    UnreadRow,
+    add_mentions,
+    advance_read_position,
+    member_names,
+    message_in_room,
+    unread_counts,
+)
 
 __all__ = [
     "AlreadyMember",
     "ChatMessage",
+    "MessageMention",
     "MessageRow",
     "NameTaken",
     "Room",
     "RoomBan",
+    "UnreadRow",
     "User",
     "UserToken",
+    "add_mentions",
     "add_user_to_room",
+    "advance_read_position",
     "authenticate",
     "connect",
     "create_chat_message",
@@ -57,6 +69,8 @@ __all__ = [
     "is_member",
     "join_room",
     "login",
+    "member_names",
+    "message_in_room",
     "models",
     "moderation",
     "replace_token",
@@ -64,5 +78,6 @@ __all__ = [
     "room_name_owned",
     "rooms_of_user",
     "share_a_room",
+    "unread_counts",
     "user_name_taken",
 ]

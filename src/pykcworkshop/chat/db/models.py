@@ -1,4 +1,4 @@
-"""SQLAlchemy models: users, their session tokens, rooms, memberships, bans and chat messages.
+"""SQLAlchemy models: users, session tokens, rooms, memberships, bans, chat messages, mentions.
 
 Every relationship loads eagerly (joined or ``selectin``), so objects stay readable after
 their session closes, also when fetched with a plain ``select()``.
@@ -71,6 +71,8 @@ room_members = Table(
     Column("role", String(16), nullable=False, default="member", server_default="member"),
     #: Until when the member may not post chat messages (aware UTC); None: not muted.
     Column("muted_until", UTCDateTime(), nullable=True),
+    # The member's read position: the id of the newest message they have read (0: none).
+    Column("last_read_id", Integer, nullable=False, default=0, server_default="0"),
 )
 
 
@@ -144,6 +146,8 @@ class ChatMessage(Base):
         # Serves the history keyset query: WHERE room_id = ? AND (timestamp, id) < (?, ?)
         # ORDER BY timestamp DESC, id DESC LIMIT ?  (and the ascending "newer" variant).
         Index("ix_chat_messages_room_timestamp_id", "room_id", "timestamp", "id"),
+        # Serves the unread count: WHERE room_id = ? AND id > <read position>.
+        Index("ix_chat_messages_room_id_id", "room_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -180,3 +184,19 @@ class RoomBan(Base):
 
     def __repr__(self) -> str:
         return f"RoomBan(room_id={self.room_id!r}, user_id={self.user_id!r})"
+
+
+class MessageMention(Base):
+    """A member mentioned by a message, found when the message was stored (for mention counts)."""
+
+    __tablename__ = "message_mentions"
+    __table_args__ = (
+        # Serves the mention count: WHERE user_id = ? AND room_id = ? AND message_id > ?.
+        Index("ix_message_mentions_user_room_message", "user_id", "room_id", "message_id"),
+    )
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))

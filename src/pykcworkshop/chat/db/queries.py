@@ -20,6 +20,7 @@ from pykcworkshop.chat import tokens
 from pykcworkshop.chat.confusables import name_skeleton
 from pykcworkshop.chat.constants import ROOM_HASH_BYTES, SYSTEM_USER_NAME, USER_TOKEN_LIFETIME
 from pykcworkshop.chat.db.models import ChatMessage, Room, User, UserToken, room_members
+from pykcworkshop.chat.db.reads import read_up_to_latest
 from pykcworkshop.chat.validation import is_room_hash, name_key
 from pykcworkshop.utils import now
 
@@ -125,6 +126,8 @@ async def join_room(session: AsyncSession, *, user_id: int, room_id: str) -> Cha
     # Through the ORM, so collections already loaded in this session stay truthful.
     room.members.append(user)
     await _flush_unique(session, already)
+    # A newcomer starts with the room's past read, not with thousands of unread messages.
+    await read_up_to_latest(session, user_id=user_id, room_id=room_id)
     system = await get_user_by_name(session, SYSTEM_USER_NAME)
     message = await create_chat_message(
         session, author_id=system.id, room_id=room_id, content=f"{user.name} has joined the chat."
