@@ -16,10 +16,12 @@ from pykcworkshop import config, gctuning, hardening, hypercorn_fixes, site
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
+from pykcworkshop.chat.api.http.reads import bp as http_reads_bp
 from pykcworkshop.chat.api.http.v1 import bp as http_v1_bp
 from pykcworkshop.chat.api.websockets import compression, control
 from pykcworkshop.chat.api.websockets.asgi import DrainingWebsocketConnection
 from pykcworkshop.chat.api.websockets.events import bp as websockets_events_bp
+from pykcworkshop.chat.api.websockets.user_events import bp as user_events_bp
 from pykcworkshop.chat.api.websockets.v1 import bp as websockets_v1_bp
 from pykcworkshop.chat.constants import MAX_REQUEST_BODY
 from pykcworkshop.problems import register_error_handlers
@@ -68,6 +70,8 @@ def _build_app(chat_config: dict[str, Any] | None) -> Quart:
     app.register_blueprint(http_moderation_bp)
     app.register_blueprint(websockets_v1_bp)
     app.register_blueprint(websockets_events_bp)
+    app.register_blueprint(http_reads_bp)
+    app.register_blueprint(user_events_bp)
     return app
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, select
 from pykcworkshop.chat import db
 from pykcworkshop.chat.constants import UNREAD_COUNT_CAP
 from pykcworkshop.chat.db.models import ChatMessage
-from pykcworkshop.chat.messages import store_chat_message
+from pykcworkshop.chat.messages import record_chat_message
 from pykcworkshop.chat.tokens import UserTokenClaims
 from pykcworkshop.utils import now
 from tests.support.seeding import Room, seed_messages, seed_room
@@ -39,7 +39,7 @@ def claims(user_id: int, name: str) -> UserTokenClaims:
 
 async def say(room: Room, author: str, content: str) -> int:
     user = room.owner if author == "owner" else room.member
-    body = await store_chat_message(claims(user.id, user.name), room.hash, content)
+    body, _ = await record_chat_message(claims(user.id, user.name), room.hash, content)
     return int(body["id"])
 
 

@@ -1,4 +1,4 @@
-"""Names of the broker channels: one per room socket, one per pair of DM partners."""
+"""Names of the broker channels: one per room socket, one per pair of DM partners, one per user."""
 
 from __future__ import annotations
 
@@ -20,3 +20,18 @@ def dm_channel(user_a: int, user_b: int) -> str:
     """
     low, high = sorted((user_a, user_b))
     return f"dm:{low}:{high}"
+
+
+def user_channel(user_id: int) -> str:
+    """Return the channel of one user's events socket (read positions, across their tabs).
+
+    >>> user_channel(7)
+    'user:7:events'
+    """
+    return f"user:{user_id}:events"
+
+
+#: The room channel (``room_channel(hash, ROOM_ACTIVITY)``) that tells members' events
+#: sockets a message arrived, without its content: one publish per message, whatever the
+#: room's size.
+ROOM_ACTIVITY = "activity"

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from pykcworkshop.chat import db, groupcommit
+from pykcworkshop.chat.backplane import broker
+from pykcworkshop.chat.channels import ROOM_ACTIVITY, room_channel
 from pykcworkshop.chat.constants import MAX_DB_ID, MAX_HISTORY_CHUNK
 from pykcworkshop.chat.mentions import mentioned_ids
 from pykcworkshop.chat.tokens import UserTokenClaims
@@ -165,40 +167,67 @@ class Muted(Exception):
         self.until = until
 
 
-async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str) -> dict[str, Any]:
-    """Store a message by ``user`` in the room and return its message object.
+async def record_chat_message(
+    user: UserTokenClaims, room_hash: str, content: str
+) -> tuple[dict[str, Any], set[int]]:
+    """Store a message by ``user`` in the room; return its message object and who it mentions.
 
     Raises :class:`Muted` if a moderator muted ``user`` in the room. The check is one
     primary-key lookup just before the message is queued, so a mute (or an unmute) takes
     effect with the next frame, in every process, with no cache to keep fresh. Concurrent
-    messages share one transaction (:mod:`.groupcommit`); raise
+    messages share one transaction (:mod:`.groupcommit`); raises
     :class:`~pykcworkshop.chat.groupcommit.NotStored` when the database refuses it.
 
-    The members it mentions (``@name``) are recorded once it is stored, for their mention
-    counts.
+    The members it mentions (``@name``, see :mod:`pykcworkshop.chat.mentions`; the author
+    excepted) are recorded once it is stored, for their mention counts.
     """
+    mentioned: set[int] = set()
     async with db.get_session() as session:
         if until := await db.moderation.muted_until(session, room_id=room_hash, user_id=user.user_id):
             raise Muted(until)
         # Only a message with an "@" can mention anyone: the others cost no member lookup.
-        mentioned: set[int] = set()
         if "@" in content:
             # Mentioning yourself calls nobody's attention.
             mentioned = mentioned_ids(content, await db.member_names(session, room_hash)) - {user.user_id}
-    message_id, timestamp = await groupcommit.store(
-        author_id=user.user_id, room_id=room_hash, content=content
-    )
+    message_id, timestamp = await groupcommit.store(author_id=user.user_id, room_id=room_hash, content=content)
     if mentioned:
         async with db.get_session() as session:
             db.add_mentions(session, message_id=message_id, room_id=room_hash, user_ids=mentioned)
             await session.commit()
-    return message_json(
+    body = message_json(
         message_id=message_id,
         user_id=user.user_id,
         user_name=user.user_name,
         content=content,
         timestamp=timestamp,
     )
+    return body, mentioned
+
+
+def activity_event(room_hash: str, message: dict[str, Any], mentioned: set[int]) -> dict[str, Any]:
+    """Return the room-activity event of a new message: no content, just what counts need.
+
+    >>> activity_event("abc", {"id": 9, "user_id": 3, "content": "@Bo"}, {4})
+    {'type': 'message', 'room_hash': 'abc', 'id': 9, 'user_id': 3, 'mentions': [4]}
+    """
+    return {
+        "type": "message",
+        "room_hash": room_hash,
+        "id": message["id"],
+        "user_id": message["user_id"],
+        "mentions": sorted(mentioned),
+    }
+
+
+async def store_chat_message(user: UserTokenClaims, room_hash: str, content: str) -> dict[str, Any]:
+    """Store a message by ``user`` in the room and return its message object.
+
+    Also tells the members' events sockets (``/user/events``) through the room's activity
+    channel, so their other rooms' unread counts move.
+    """
+    body, mentioned = await record_chat_message(user, room_hash, content)
+    await broker().publish(room_channel(room_hash, ROOM_ACTIVITY), activity_event(room_hash, body, mentioned))
+    return body
 
 
 def new_direct_message(user: UserTokenClaims, content: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from quart import websocket
@@ -32,6 +32,7 @@ from pykcworkshop.chat.api.websockets.control import LiveSocket, tracked
 from pykcworkshop.chat.api.websockets.forwarding import forwarding
 from pykcworkshop.chat.api.websockets.handshake import accept
 from pykcworkshop.chat.backplane import backplane, broker
+from pykcworkshop.chat.backplane.pubsub import Subscriber
 from pykcworkshop.chat.backplane.ratelimit import TokenBucket
 from pykcworkshop.chat.constants import MAX_FRAME_SIZE, MAX_STRIKES
 from pykcworkshop.chat.messages import message_content_problem
@@ -150,6 +151,7 @@ async def serve(
     *,
     per_user: PerUserLimit | None = None,
     pace: bool = False,
+    also: Sequence[str] = (),
 ) -> AsyncIterator[ClientSocket]:
     """Accept the handshake and run the connection for the ``async with`` block.
 
@@ -159,7 +161,9 @@ async def serve(
     ``per_user`` adds a limit shared by all of one user's connections (in every process
     when the broker is Redis), e.g. ``(f"{user_id}:chat", USER_CHAT_RATE)``. With
     ``channel``, every message published there is forwarded to this client while the block
-    runs. An error in the block closes only this connection (1011) and is logged.
+    runs, and so is every message published on the ``also`` channels (through the same
+    bounded queue, so one forwarder serves them all). An error in the block closes only
+    this connection (1011) and is logged.
     """
     socket = ClientSocket(rate, per_user, pace=pace)
     # Tracked: a control event (signed out, removed from the room) can end it from outside.
@@ -172,10 +176,22 @@ async def serve(
             else:
                 # Subscribe before accepting: once the client sees the handshake succeed,
                 # nothing published to the channel can pass it by.
-                async with broker().subscribe(channel) as subscription:
+                async with broker().subscribe(channel) as subscription, AsyncExitStack() as extra:
+                    for other in also:
+                        feed = _feeder(subscription)
+                        await extra.enter_async_context(broker().subscribe(other, on_message=feed))
                     await accept()
                     async with forwarding(subscription, on_close=socket.mark_closed_by_server):
                         yield socket
+
+
+def _feeder(subscription: Subscriber) -> Callable[[str], None]:
+    """Return a broker callback that queues each message on ``subscription`` (which may drop)."""
+
+    def feed(message: str) -> None:
+        subscription.offer(message)
+
+    return feed
 
 
 @asynccontextmanager
