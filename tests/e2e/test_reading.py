@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy import func, select
 
 from pykcworkshop.chat import db
+from pykcworkshop.chat.db.models import ChatMessage
 from tests.support.browser import Browsing, ChatPair, contents, message_ids, messages, send_message
 from tests.support.seeding import SeededUser, Seeder
 
@@ -28,6 +30,17 @@ async def store(room: str, *entries: tuple[SeededUser, str, datetime]) -> None:
                 session, author_id=author.id, room_id=room, content=content, timestamp=timestamp
             )
         await session.commit()
+
+
+async def read_all(reader: SeededUser, room: str) -> None:
+    """Move the reader's read position to the room's newest message (the largest id)."""
+    async with db.get_session() as session:
+        (counts,) = await db.unread_counts(session, reader.id, room)
+        newest = await session.scalar(select(func.max(ChatMessage.id)).where(ChatMessage.room_id == room))
+        assert newest is not None
+        await db.advance_read_position(session, user_id=reader.id, room_id=room, message_id=newest)
+        await session.commit()
+    assert counts.unread > 0
 
 
 def midday_zone(now: datetime) -> str:
@@ -285,6 +298,7 @@ async def test_scrolling_through_a_long_history_keeps_the_list_bounded(
     # Two minutes apart (a bit over four days), ending an hour ago.
     start = datetime.now(UTC) - timedelta(minutes=2 * TOTAL + 60)
     await store(room, *((writer, f"message {i:04d}", start + timedelta(minutes=2 * i)) for i in range(TOTAL)))
+    await read_all(reader, room)  # so the room opens at the bottom, not at the first unread
     page = await browse.user_page(reader, room)
     other = await browse.user_page(writer, room)
     scroller = page.locator("#messages")

@@ -124,6 +124,13 @@ export const ownedRooms = () => request("GET", "/user/rooms/owned");
 /** PUT /room/<hash>/join → {room_token, room_name} */
 export const joinRoom = (roomHash) => request("PUT", `/room/${seg(roomHash)}/join`);
 
+/** GET /user/rooms/unread → [{room_hash, unread, mentions, last_read_id}] */
+export const unreadCounts = () => request("GET", "/user/rooms/unread");
+
+/** PUT /room/<hash>/read {message_id} → {room_hash, unread, mentions, last_read_id} */
+export const markRead = (roomHash, messageId) =>
+  request("PUT", `/room/${seg(roomHash)}/read`, { body: { message_id: messageId } });
+
 /** GET /room/<hash>/members → [{user_name, user_id}] */
 export const roomMembers = (roomHash) => request("GET", `/room/${seg(roomHash)}/members`);
 

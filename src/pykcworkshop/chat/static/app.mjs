@@ -17,6 +17,7 @@
 //   attention     title count, favicon badge      notify        notifications, the bell button
 //   rooms         rooms sidebar, create, join     room          one open room, wired
 //   auth          sign up, key dialog, log in     layout        drawers on small screens
+//   unread        server unread counts, events   divider       the "New messages" divider
 //   app           this file
 //
 // Stable hooks for end-to-end tests (ids unless noted):
@@ -30,7 +31,10 @@
 //                link[rel=icon] (data-badge="n" while it shows a badge),
 //                <html data-attention="n">
 //   Rooms        #app-view, #joined-rooms, #owned-rooms (each room a
-//                [data-testid=room] button with data-room-hash), #room-create-name,
+//                [data-testid=room] button with data-room-hash and data-unread, holding
+//                [data-testid=room-unread] (the unread count, "99+" from 100; hidden at 0)
+//                and [data-testid=room-mentions] ("@n", highlighted; hidden at 0)),
+//                #room-create-name,
 //                #room-create-submit, #room-create-reason, #room-join-hash (a key or a
 //                share link), #room-join-submit, #room-join-reason
 //   Open room    #no-room (shown when none is open; #no-room-show-rooms opens the rooms
@@ -40,6 +44,7 @@
 //                [data-testid=message] with data-author, data-user-id, data-own,
 //                data-system, data-message-id (when the server sends an id),
 //                data-continued ("true": grouped under the previous message's header),
+//                [data-testid=unread-divider] ("New messages") above the first unread one,
 //                containing [data-testid=message-content] (its textContent is the text
 //                shown), [data-testid=message-author] (not on system messages; hidden
 //                when continued) and [data-testid=message-time] (a <time> with datetime
@@ -79,6 +84,8 @@ import { Drawers } from "./layout.mjs";
 import { Notifier } from "./notify.mjs";
 import { RoomSession } from "./room.mjs";
 import { RoomsSidebar } from "./rooms.mjs";
+import { UnreadCounts } from "./unread.mjs";
+import { clearCounts, setCounts } from "./attention.mjs";
 import {
   clearSession,
   isSessionStorageEvent,
@@ -107,6 +114,10 @@ const ui = {
 let session = null;
 /** The open RoomSession, or null. */
 let room = null;
+/** The server-backed unread counts of the session's rooms (UnreadCounts), or null. */
+let unread = null;
+/** Rooms whose counts are in the title ("room:<hash>" attention sources). */
+let countedRooms = new Set();
 /** A room hash from a share link (?room=…) to join once logged in. */
 let pendingInvite = new URLSearchParams(window.location.search).get("room")?.trim() || null;
 
@@ -128,6 +139,7 @@ const sidebar = new RoomsSidebar({
   validator,
   getSession: () => session,
   onOpenRoom: (info) => openRoom(info),
+  onRoomsChanged: (roomHashes) => unread?.setRooms(roomHashes),
 });
 const auth = new AuthView({
   validator,
@@ -160,7 +172,11 @@ async function enterApp(newSession) {
   if (isShown(ui.roomCreateName)) ui.roomCreateName.focus();
   else ui.main.focus();
 
+  unread?.close();
+  unread = new UnreadCounts({ session, onChange: showCounts });
   try {
+    // The counts first: opening a room puts the "New messages" divider at its read position.
+    await unread.refresh();
     await sidebar.refresh();
   } catch (error) {
     if (error.status !== 401)
@@ -190,6 +206,16 @@ async function enterApp(newSession) {
   }
 }
 
+/** Counts changed: the sidebar's badges and the title's total ("room:<hash>" sources). */
+function showCounts(counts) {
+  sidebar.setCounts(counts);
+  for (const roomHash of countedRooms) if (!counts.has(roomHash)) clearCounts(`room:${roomHash}`);
+  for (const [roomHash, { unread: count, mentions }] of counts) {
+    setCounts(`room:${roomHash}`, { unread: count, mentions });
+  }
+  countedRooms = new Set(counts.keys());
+}
+
 function forgetInviteInUrl() {
   const url = new URL(window.location.href);
   url.searchParams.delete("room");
@@ -215,6 +241,8 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     onOpenRoom: (info) => openRoom(info),
     onRemoved: (reason) => showRemoved(reason),
     onRenamed: () => sidebar.refresh().catch(() => {}),
+    lastReadId: unread?.get(roomHash)?.last_read_id ?? null,
+    onRead: (messageId) => unread?.markRead(roomHash, messageId),
   });
   room.start();
   rememberRoom(roomHash);
@@ -251,6 +279,9 @@ function logOut({ focusLogin = true } = {}) {
   closeRoom();
   session = null;
   clearSession();
+  unread?.close();
+  unread = null;
+  showCounts(new Map());
   notifier.reset();
   sidebar.reset();
   clearToasts();

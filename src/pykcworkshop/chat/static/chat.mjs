@@ -5,6 +5,7 @@
 
 import { Composer } from "./composer.mjs";
 import { MAX_RENDERED_MESSAGES } from "./constants.mjs";
+import { placeDivider } from "./divider.mjs";
 import { byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
 import { normalizeMessage } from "./message-data.mjs";
@@ -24,6 +25,9 @@ export class RoomChat {
   #pager;
   #ui;
   #onMention;
+  #lastReadId;
+  #onRead;
+  #positioned = false;
 
   /**
    * @param {object} options
@@ -33,6 +37,9 @@ export class RoomChat {
    *   onStoppedTyping() after a message went out or the box was emptied
    *   getMembers()      the room's members to offer after "@" ([{user_id, user_name}])
    *   onMention(message) a live message from someone else mentions the user
+   *   lastReadId        the read position when the room was opened: the "New messages"
+   *                     divider goes above the first message after it (null: no divider)
+   *   onRead(messageId) the newest message is on screen in a focused tab: read up to it
    */
   constructor({
     roomHash,
@@ -45,9 +52,13 @@ export class RoomChat {
     onStoppedTyping,
     getMembers = () => [],
     onMention,
+    lastReadId = null,
+    onRead = null,
   }) {
     this.#session = session;
     this.#onMention = onMention;
+    this.#lastReadId = Number.isInteger(lastReadId) ? lastReadId : null;
+    this.#onRead = onRead;
     this.#ui = {
       scroller: byId("messages"),
       list: byId("message-list"),
@@ -98,6 +109,7 @@ export class RoomChat {
       scroller: this.#ui.scroller,
       start: this.#ui.start,
       loading: this.#ui.loading,
+      onChanged: ({ initial }) => this.#afterChange(initial),
     });
 
     this.#composer = new Composer({
@@ -108,11 +120,19 @@ export class RoomChat {
       onTyping,
       onStoppedTyping,
     });
+
+    // Reading: the bottom of the list in view while the tab is visible and focused.
+    const { signal } = this.#abort;
+    const reading = () => this.#noteReading();
+    this.#ui.scroller.addEventListener("scroll", reading, { passive: true, signal });
+    window.addEventListener("focus", reading, { signal });
+    document.addEventListener("visibilitychange", reading, { signal });
   }
 
   /** The room's member names, which messages may mention ("@name"). */
   setMentionNames(names) {
     this.#list.setMentionNames(names);
+    this.#afterChange(false);
   }
 
   start() {
@@ -147,9 +167,36 @@ export class RoomChat {
     this.#composer.focus();
   }
 
+  /**
+   * The list changed: keep the divider above the first unread message and note reading.
+   * On the first page, open at the divider (the list itself scrolled to the bottom).
+   */
+  #afterChange(initial) {
+    const divider =
+      this.#lastReadId === null ? null : placeDivider(this.#ui.list, this.#lastReadId);
+    if (initial && !this.#positioned) {
+      // Only when the room opens: "jump to latest" loads a first page again, to the bottom.
+      this.#positioned = true;
+      divider?.scrollIntoView({ block: "start" });
+      // Nothing was unread on opening: what arrives while the room is open needs no divider.
+      if (!divider) this.#lastReadId = null;
+    }
+    this.#noteReading();
+  }
+
+  /** Report the newest message as read when the reader can see it. */
+  #noteReading() {
+    if (this.#closed || !this.#onRead || !this.#pager.ready) return;
+    if (document.visibilityState !== "visible" || !document.hasFocus()) return;
+    if (this.#list.hasGapAfter || !this.#list.isAtBottom()) return;
+    const newest = this.#list.newest();
+    if (Number.isInteger(newest?.id)) this.#onRead(newest.id);
+  }
+
   /** A message from the live socket. */
   #receive(raw) {
     this.#list.add([raw], { position: "live" });
+    this.#afterChange(false);
     const message = normalizeMessage(raw);
     if (message && this.#list.mentionsMe(message)) this.#onMention?.(message);
   }

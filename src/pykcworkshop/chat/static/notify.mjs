@@ -85,12 +85,17 @@ export class Notifier {
    * Something for the user: a mention or a direct message. While the tab is hidden it is
    * counted in the title and on the favicon, and, when notifications are on, shown as one.
    * `onClick` runs after the tab was focused from the notification (open the room or DM).
+   * `counted`: the title and favicon count it already (a room mention, in the server's
+   * unread counts), so only the notification is shown.
    * Returns whether the user was alerted (false while the tab is visible).
    */
-  alert({ title, body, tag, onClick }) {
+  alert({ title, body, tag, onClick, counted = false }) {
     if (!isHidden()) return false;
-    this.#unseen += 1;
-    setCounts("live", { unread: this.#unseen, mentions: this.#unseen });
+    // A room mention is in the server's counts already ("room:<hash>"): count it once.
+    if (!counted) {
+      this.#unseen += 1;
+      setCounts("live", { unread: this.#unseen, mentions: this.#unseen });
+    }
     if (this.state !== "on") return true;
     let notification;
     try {

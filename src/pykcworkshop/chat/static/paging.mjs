@@ -35,18 +35,26 @@ export class ConversationPager {
   #olderStrict = false; // step strictly past a millisecond full of duplicates
   #newerStrict = false;
   #epoch = 0; // bumped when the list starts over: replies for an older list are dropped
+  #onChanged;
 
   /**
    * @param {object} parts
    *   history (HistoryClient), list (MessageList), scroller (the list's scrolling element),
-   *   start (the "beginning of the conversation" marker), loading (the "loading" line)
+   *   start (the "beginning of the conversation" marker), loading (the "loading" line),
+   *   onChanged({initial}) optional: after each page was added (initial: the first page)
    */
-  constructor({ history, list, scroller, start, loading }) {
+  constructor({ history, list, scroller, start, loading, onChanged = null }) {
+    this.#onChanged = onChanged;
     this.#history = history;
     this.#list = list;
     this.#scroller = scroller;
     this.#start = start;
     this.#loading = loading;
+  }
+
+  /** Whether the first page has been shown. */
+  get ready() {
+    return this.#initialState === "done";
   }
 
   /** Stop: replies that arrive later are dropped. */
@@ -81,6 +89,7 @@ export class ConversationPager {
       this.#list.add(page, { position: "initial" });
       if (page.length < HISTORY_PAGE_SIZE) this.#markBeginning();
       this.#initialState = "done";
+      this.#onChanged?.({ initial: true });
     } catch (error) {
       if (this.#stale(epoch)) return;
       this.#initialState = "pending";
@@ -132,6 +141,7 @@ export class ConversationPager {
       const page = await this.#history.fetch(request);
       if (this.#stale(epoch)) return;
       const added = this.#list.add(page, { position: "older" });
+      this.#onChanged?.({ initial: false });
       if (page.length < HISTORY_PAGE_SIZE) {
         this.#markBeginning();
       } else {
@@ -177,9 +187,11 @@ export class ConversationPager {
       const page = await this.#history.fetch(request);
       if (this.#stale(epoch)) return;
       const added = this.#list.add(page, { position: "forward" });
+      this.#onChanged?.({ initial: false });
       if (page.length < HISTORY_PAGE_SIZE) {
         this.#newerStrict = false;
         this.#list.attach();
+        this.#onChanged?.({ initial: false });
       } else {
         progressed = added > 0 || !this.#newerStrict;
         this.#newerStrict = added === 0;
@@ -228,6 +240,7 @@ export class ConversationPager {
         const page = await this.#history.fetch(request);
         if (this.#stale(epoch)) return;
         const added = this.#list.add(page, { position: "newer" });
+        this.#onChanged?.({ initial: false });
         if (page.length < CATCH_UP_PAGE_SIZE) return;
         // The list dropped the newest to keep its bound: paging forward takes over.
         if (this.#list.hasGapAfter) return;

@@ -37,6 +37,8 @@ export class RoomSession {
    *   onOpenRoom(room)      open a room again (a click on its notification)
    *   onRemoved(reason)     the server ended our membership (4003) or deleted the room (4004)
    *   onRenamed()           the room was renamed (the room lists should reload)
+   *   lastReadId            the read position when opened (for the "New messages" divider)
+   *   onRead(messageId)     the reader has seen the room up to this message
    */
   constructor({
     room,
@@ -49,6 +51,8 @@ export class RoomSession {
     onOpenRoom,
     onRemoved,
     onRenamed,
+    lastReadId = null,
+    onRead = null,
   }) {
     this.#roomHash = room.room_hash;
     this.#notifier = notifier;
@@ -126,11 +130,14 @@ export class RoomSession {
       onTyping: () => this.members.noteTyping(),
       onStoppedTyping: () => this.members.noteStoppedTyping(),
       getMembers: () => this.members.list(),
+      lastReadId,
+      onRead,
       onMention: (message) =>
         this.#notifier?.alert({
           title: this.#name || "Room",
           body: `${message.user_name}: ${message.content}`,
           tag: `mention:${this.#roomHash}:${message.id ?? message.micros}`,
+          counted: true,
           onClick: () => this.#onOpenRoom?.({ room_hash: this.#roomHash, room_name: this.#name }),
         }),
     });

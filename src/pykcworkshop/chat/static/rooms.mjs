@@ -4,6 +4,7 @@
 
 import * as api from "./api.mjs";
 import { byId, el } from "./dom.mjs";
+import { countLabel } from "./unread.mjs";
 import { nameProblem } from "./validation.mjs";
 
 /** Pull a room hash out of what was pasted: a bare key or a share link (…/chat/?room=KEY). */
@@ -42,16 +43,20 @@ export class RoomsSidebar {
   #active = null;
   #createVerdict = { failed: true, reason: "", pending: false };
   #createField;
+  #onRoomsChanged;
+  #counts = new Map();
 
   /**
    * @param {object} options
    *   validator     FormValidator
    *   getSession()  the current session (for the create-room check's user_id)
    *   onOpenRoom({room_hash, room_name})
+   *   onRoomsChanged(roomHashes)  after each refresh: the joined rooms' hashes
    */
-  constructor({ validator, getSession, onOpenRoom }) {
+  constructor({ validator, getSession, onOpenRoom, onRoomsChanged }) {
     this.#getSession = getSession;
     this.#onOpenRoom = onOpenRoom;
+    this.#onRoomsChanged = onRoomsChanged;
     this.#ui = {
       joined: byId("joined-rooms"),
       owned: byId("owned-rooms"),
@@ -86,6 +91,14 @@ export class RoomsSidebar {
     this.#joined = validRooms(joined);
     this.#owned = validRooms(owned);
     this.#render();
+    this.#onRoomsChanged?.(this.#joined.map((room) => room.room_hash));
+  }
+
+  /** Show unread and mention counts (a Map room_hash → {unread, mentions}) on the rooms. */
+  setCounts(counts) {
+    this.#counts = counts;
+    for (const button of document.querySelectorAll('[data-testid="room"]'))
+      this.#renderCounts(button);
   }
 
   /** Name of a room we know from the lists, or null. */
@@ -112,6 +125,7 @@ export class RoomsSidebar {
     this.#joined = [];
     this.#owned = [];
     this.#active = null;
+    this.#counts = new Map();
     this.#ui.createName.value = "";
     this.#ui.joinHash.value = "";
     this.#ui.joinReason.textContent = "";
@@ -229,6 +243,24 @@ export class RoomsSidebar {
     this.setActive(this.#active);
   }
 
+  /** A room button's badges and label: "@2" (mentions, highlighted) and the unread count. */
+  #renderCounts(button) {
+    const counts = this.#counts.get(button.dataset.roomHash);
+    const unread = countLabel(counts?.unread ?? 0);
+    const mentions = countLabel(counts?.mentions ?? 0);
+    const unreadBadge = button.querySelector('[data-testid="room-unread"]');
+    const mentionBadge = button.querySelector('[data-testid="room-mentions"]');
+    unreadBadge.textContent = unread;
+    unreadBadge.hidden = unread === "";
+    mentionBadge.textContent = mentions ? `@${mentions}` : "";
+    mentionBadge.hidden = mentions === "";
+    button.dataset.unread = String(unread !== "");
+    const parts = [button.title];
+    if (unread) parts.push(`${unread} unread`);
+    if (mentions) parts.push(`${mentions} ${mentions === "1" ? "mention" : "mentions"}`);
+    button.setAttribute("aria-label", parts.join(", "));
+  }
+
   #renderList(container, rooms, emptyText) {
     const sorted = [...rooms].sort((a, b) =>
       a.room_name.localeCompare(b.room_name, undefined, {
@@ -261,11 +293,25 @@ export class RoomsSidebar {
                 text: "#",
               }),
               el("span", { class: "truncate", text: room.room_name }),
+              el("span", { class: "room-badges" }, [
+                el("span", {
+                  class: "room-mentions",
+                  dataset: { testid: "room-mentions" },
+                  hidden: true,
+                }),
+                el("span", {
+                  class: "room-unread",
+                  dataset: { testid: "room-unread" },
+                  hidden: true,
+                }),
+              ]),
             ],
           ),
         ]),
       ),
     );
+    for (const button of container.querySelectorAll('[data-testid="room"]'))
+      this.#renderCounts(button);
     if (focusedHash) {
       container.querySelector(`[data-room-hash="${CSS.escape(focusedHash)}"]`)?.focus();
     }
