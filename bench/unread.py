@@ -3,7 +3,11 @@
 Not a test. Seeds a fresh database (SQLite file in a temporary directory, or PostgreSQL
 with ``--pg URL``, a database it creates and drops) with one room of ``--messages``
 messages (bulk inserts), a reader who is a member of it and of ``--rooms`` small rooms, and
-``--mentions`` mentions of the reader spread over the big room. Then it times
+``--mentions`` mentions of the reader spread over the big room; 50 authors write the big
+room's messages and 50 other rooms hold a thousand messages each. (With one author and one
+room, PostgreSQL's planner estimated the unread scan at one row and walked the primary key
+instead of the ``(room_id, id)`` index: seconds per query. Real data does not look like
+that.) Then it times
 ``db.unread_counts`` (one query for all joined rooms) with the reader's position at
 several places: far behind (counts capped at 100), 50 messages behind, and up to date.
 Prints p50, p99 and max over ``--runs`` calls each.
@@ -37,6 +41,7 @@ from pykcworkshop.chat.db.models import ChatMessage, MessageMention, room_member
 from pykcworkshop.utils import now  # noqa: E402
 
 BATCH = 20_000
+AUTHORS = 50
 
 
 async def seed(messages: int, rooms: int, mentions: int) -> tuple[int, str]:
@@ -51,12 +56,33 @@ async def seed(messages: int, rooms: int, mentions: int) -> tuple[int, str]:
         await db.add_user_to_room(session, user_id=reader.id, room_id=big.id)
         await session.commit()
         reader_id, big_id, author_id = reader.id, big.id, author.id
+        # More authors and rooms than one of each: with a single distinct value per column,
+        # PostgreSQL's estimates would be those of no real database (see the module docstring).
+        authors = [author_id]
+        for index in range(AUTHORS - 1):
+            extra, _ = await db.create_user(session, user_name=f"author{index}")
+            authors.append(extra.id)
+        others = [
+            (await db.create_room(session, room_name=f"other{i}", creator_id=author_id)).id for i in range(30)
+        ]
+        await session.commit()
     stamp = now()
-    row = {"author_id": author_id, "room_id": big_id, "content": "hello @reader", "timestamp": stamp}
+    rows = [
+        {"author_id": authors[i % AUTHORS], "room_id": big_id, "content": "hello @reader", "timestamp": stamp}
+        for i in range(BATCH)
+    ]
     for start in range(0, messages, BATCH):
         async with db.get_session() as session:
-            await session.execute(insert(ChatMessage), [row] * min(BATCH, messages - start))
+            await session.execute(insert(ChatMessage), rows[: min(BATCH, messages - start)])
             await session.commit()
+    async with db.get_session() as session:
+        # A thousand messages in each other room (the reader's small rooms among them).
+        async with db.get_session() as session:
+            small_rooms = [room.id for room in await db.rooms_of_user(session, reader_id, owned=False)]
+        for room_id in {*others, *small_rooms} - {big_id}:
+            batch = [{**row, "room_id": room_id} for row in rows[:1000]]
+            await session.execute(insert(ChatMessage), batch)
+        await session.commit()
     async with db.get_session() as session:
         ids = (await session.scalars(select(ChatMessage.id).where(ChatMessage.room_id == big_id))).all()
         step = max(1, len(ids) // max(1, mentions))
@@ -129,6 +155,7 @@ async def main() -> None:
     parser.add_argument("--mentions", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--pg", metavar="URL", help="PostgreSQL server URL (a database is created)")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to EXPLAIN)")
     args = parser.parse_args()
     if not args.pg:
         with tempfile.TemporaryDirectory() as tmp:
@@ -141,8 +168,11 @@ async def main() -> None:
     try:
         await run(args.pg.rsplit("/", 1)[0] + f"/{name}", args)
     finally:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE "{name}"'))
+        if args.keep:
+            print(f"kept database {name}")
+        else:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE "{name}"'))
         await admin.dispose()
 
 

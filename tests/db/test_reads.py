@@ -132,3 +132,4 @@ async def test_message_in_room() -> None:
         assert await db.message_in_room(session, message_id=message, room_id=room.hash)
         assert not await db.message_in_room(session, message_id=message, room_id=other.hash)
         assert not await db.message_in_room(session, message_id=message + 10**6, room_id=room.hash)
+        assert not await db.message_in_room(session, message_id=2**40, room_id=room.hash)

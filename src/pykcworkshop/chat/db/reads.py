@@ -13,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarSelect, Select, func, select, update
+from sqlalchemy import ScalarSelect, Select, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, UNREAD_COUNT_CAP
 from pykcworkshop.chat.db.models import ChatMessage, MessageMention, User, room_members
 from pykcworkshop.chat.validation import name_key
+
+#: Ids are INTEGER columns: PostgreSQL's are 32-bit, and asyncpg refuses larger parameters.
+_MAX_INTEGER = 2**31 - 1
 
 
 class UnreadRow(NamedTuple):
@@ -34,9 +37,10 @@ def _system_user_id() -> ScalarSelect[int]:
     return select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)).scalar_subquery()
 
 
-def _capped_count(rows: Select[Any]) -> ScalarSelect[int]:
+def _capped_count(rows: Select[Any], *order: Any) -> ScalarSelect[int]:
     # COUNT over a LIMITed subquery: the scan stops after UNREAD_COUNT_CAP index entries.
-    limited = rows.correlate(room_members).limit(UNREAD_COUNT_CAP).subquery()
+    # Ordered as the index is, so the planner walks that index rather than another one.
+    limited = rows.correlate(room_members).order_by(*order).limit(UNREAD_COUNT_CAP).subquery()
     return select(func.count()).select_from(limited).scalar_subquery()
 
 
@@ -51,17 +55,26 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
     unread = _capped_count(
         select(ChatMessage.id).where(
             ChatMessage.room_id == member.room_id,
-            ChatMessage.id > member.last_read_id,
+            # A row comparison, not "id > last_read_id": only the (room_id, id) index can
+            # serve it, and PostgreSQL's planner otherwise walks the primary key instead
+            # for correlated rows (bench/unread.py: ~10 ms a room rather than ~0.3 ms).
+            tuple_(ChatMessage.room_id, ChatMessage.id) > tuple_(member.room_id, member.last_read_id),
             ChatMessage.author_id != user_id,
             ChatMessage.author_id != _system_user_id(),
-        )
+        ),
+        ChatMessage.room_id,
+        ChatMessage.id,
     )
     mentions = _capped_count(
         select(MessageMention.message_id).where(
             MessageMention.user_id == user_id,
             MessageMention.room_id == member.room_id,
-            MessageMention.message_id > member.last_read_id,
-        )
+            tuple_(MessageMention.user_id, MessageMention.room_id, MessageMention.message_id)
+            > tuple_(literal(user_id), member.room_id, member.last_read_id),
+        ),
+        MessageMention.user_id,
+        MessageMention.room_id,
+        MessageMention.message_id,
     )
     query = select(member.room_id, member.last_read_id, unread, mentions).where(member.user_id == user_id)
     if room_id is not None:
@@ -72,6 +85,8 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
 
 async def message_in_room(session: AsyncSession, *, message_id: int, room_id: str) -> bool:
     """Return whether message ``message_id`` exists and belongs to ``room_id``."""
+    if not 0 < message_id <= _MAX_INTEGER:
+        return False  # no such id can be stored, and PostgreSQL refuses to compare it
     query = select(ChatMessage.id).where(ChatMessage.id == message_id, ChatMessage.room_id == room_id)
     return (await session.scalar(query)) is not None
 
