@@ -189,7 +189,9 @@ async def record_chat_message(
         if "@" in content:
             # Mentioning yourself calls nobody's attention.
             mentioned = mentioned_ids(content, await db.member_names(session, room_hash)) - {user.user_id}
-    message_id, timestamp = await groupcommit.store(author_id=user.user_id, room_id=room_hash, content=content)
+    message_id, timestamp = await groupcommit.store(
+        author_id=user.user_id, room_id=room_hash, content=content
+    )
     if mentioned:
         async with db.get_session() as session:
             db.add_mentions(session, message_id=message_id, room_id=room_hash, user_ids=mentioned)
