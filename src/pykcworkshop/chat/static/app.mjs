@@ -268,6 +268,8 @@ function closeRoom() {
 
 /** We were removed from the open room (kicked, banned, left elsewhere) or it was deleted. */
 function showRemoved(reason) {
+  // A read position we were about to send would only be refused now.
+  if (room) unread?.forget(room.roomHash);
   closeRoom();
   const notice = byId("room-removed");
   notice.textContent = reason;

@@ -120,6 +120,12 @@ export class UnreadCounts {
     this.#optimistic(roomHash, messageId);
   }
 
+  /** Drop a read position not yet sent for `roomHash` (we are no longer in that room). */
+  forget(roomHash) {
+    clearTimeout(this.#reads.get(roomHash)?.timer);
+    this.#reads.delete(roomHash);
+  }
+
   close() {
     this.#closed = true;
     this.#socket?.close();
