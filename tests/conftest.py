@@ -86,8 +86,14 @@ def csrf(live_server: LiveServer) -> str:
 @pytest.fixture
 async def api(http_url: str, csrf: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for ``/chat/api/v1`` that sends a valid X-CSRF-TOKEN."""
+    # A fresh connection per request: a server may close a keep-alive connection after
+    # refusing a request before reading its body (an early 401), and a client reusing it at
+    # that moment would see "Server disconnected" instead of the next answer.
     async with httpx.AsyncClient(
-        base_url=f"{http_url}/chat/api/v1", headers={"X-CSRF-TOKEN": csrf}, timeout=10
+        base_url=f"{http_url}/chat/api/v1",
+        headers={"X-CSRF-TOKEN": csrf},
+        timeout=10,
+        limits=httpx.Limits(max_keepalive_connections=0),
     ) as client:
         yield client
 
