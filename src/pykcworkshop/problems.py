@@ -11,6 +11,7 @@ a problem response that never shows internals.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from http import HTTPStatus
 from typing import Any
 
@@ -71,6 +72,7 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(ProblemError)
     async def handle_problem(error: ProblemError) -> Response:
+        await _read_unread_body()
         response = problem(error.status, error.detail, title=error.title, **error.extra)
         response.headers.update(error.headers)
         return response
@@ -84,6 +86,19 @@ def register_error_handlers(app: Quart) -> None:
     async def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s", _where())
         return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+
+
+async def _read_unread_body() -> None:
+    """Receive the rest of a request refused before its body was read (a 401 or 429 guard).
+
+    Answering while the client is still sending the body leaves the HTTP/1.1 connection
+    unusable, so hypercorn closes it, and a client that reuses the kept-alive connection at
+    that moment sees "server disconnected" instead of its next answer. The body is bounded
+    by ``MAX_CONTENT_LENGTH``; a larger one is not read (it gets its own 413).
+    """
+    if has_request_context():
+        with suppress(Exception):
+            await request.get_data(cache=False)
 
 
 def _where() -> str:
