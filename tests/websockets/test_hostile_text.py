@@ -64,6 +64,9 @@ async def test_room_hash_with_nul_is_an_unknown_room(ws_url, room, socket):
     for room_hash in ("a%00b", room.hash[:11] + "%00" + room.hash[12:]):
         path = f"/room/{room_hash}/{socket}"
         assert await handshake_status(ws_url, path, offer(bearer=room.owner.token)) == 404
+    # While the room's own hash still opens the socket.
+    async with ws_connect(ws_url, room.path(socket), room.owner) as ws:
+        assert ws.close_code is None
 
 
 @pytest.mark.parametrize("timestamp", ["1" + "0" * 400, "-1" + "0" * 400, "1e400", "NaN", "Infinity"])
