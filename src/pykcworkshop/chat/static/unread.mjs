@@ -60,6 +60,8 @@ export class UnreadCounts {
   #refetchTimer = null;
   #reads = new Map(); // room_hash → {messageId, timer}
   #closed = false;
+  #fetching = null; // the refresh under way (a Promise), or null
+  #stale = false; // an event arrived during that refresh: fetch again when it ends
 
   /**
    * @param {object} options
@@ -87,24 +89,43 @@ export class UnreadCounts {
       name: "events",
       bearer: () => this.#session.user_token,
       onOpen: () => this.refresh(),
-      onMessage: (event) => this.#event(event),
+      onMessage: (event) => this.receive(event),
     });
     this.#socket.start();
   }
 
-  /** Fetch every room's counts from the server. */
-  async refresh() {
-    try {
-      const rows = await api.unreadCounts();
-      if (this.#closed) return;
-      this.#counts = countsFrom(rows);
-      // A read we are about to send stays applied until the server has it.
-      for (const [roomHash, { messageId }] of this.#reads) this.#optimistic(roomHash, messageId);
-      this.#changed();
-    } catch (error) {
-      if (!this.#closed && error.status !== 401)
-        console.warn("loading unread counts failed", error);
+  /**
+   * Fetch every room's counts from the server. A "message" event that arrives while a fetch
+   * is under way may or may not be in its answer, so the answer is fetched once more then
+   * (counting the event on top of it could count it twice; dropping it, not at all).
+   */
+  refresh() {
+    if (this.#fetching) {
+      this.#stale = true;
+      return this.#fetching;
     }
+    this.#fetching = this.#fetchUntilFresh().finally(() => {
+      this.#fetching = null;
+    });
+    return this.#fetching;
+  }
+
+  async #fetchUntilFresh() {
+    do {
+      this.#stale = false;
+      try {
+        const rows = await api.unreadCounts();
+        if (this.#closed) return;
+        this.#counts = countsFrom(rows);
+        // A read we are about to send stays applied until the server has it.
+        for (const [roomHash, { messageId }] of this.#reads) this.#optimistic(roomHash, messageId);
+        this.#changed();
+      } catch (error) {
+        if (!this.#closed && error.status !== 401)
+          console.warn("loading unread counts failed", error);
+        return;
+      }
+    } while (this.#stale && !this.#closed);
   }
 
   /** The reader has seen the room up to `messageId`: move the read position there (debounced). */
@@ -158,12 +179,14 @@ export class UnreadCounts {
     this.#counts.set(roomHash, { ...counts, last_read_id: messageId });
   }
 
-  #event(event) {
+  /** An event of the /user/events socket (see the top of this file). */
+  receive(event) {
     if (!event || typeof event.room_hash !== "string") return;
     if (event.type === "read") {
       clearTimeout(this.#refetchTimer);
       this.#refetchTimer = setTimeout(() => this.refresh(), REFETCH_DELAY_MS);
     } else if (event.type === "message" && Number.isInteger(event.id)) {
+      if (this.#fetching) this.#stale = true;
       const before = this.#counts.get(event.room_hash);
       const after = countMessage(before, event, this.#session.user_id);
       if (after !== before) {
