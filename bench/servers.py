@@ -217,6 +217,10 @@ def our_env(workdir: Path, db_uri: str | None = None, secret: str | None = None)
         "ACCOUNT_RATE_LIMITS": "on",
         "SITE_ROOT": "http://127.0.0.1",
         "LOG_LEVEL": "INFO",
+        # Every benchmark client connects from 127.0.0.1: the per-address cap (200, meant
+        # for one person's browser or one abuser) would refuse the 201st. A deployment
+        # behind a proxy sees real addresses through TRUSTED_PROXIES instead.
+        "MAX_SOCKETS_PER_ADDRESS": "100000",
     }
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
 from pykcworkshop.chat import db, groupcommit
-from pykcworkshop.chat.db.models import ChatMessage
-from tests.support.seeding import seed_room
+from pykcworkshop.chat.db.models import ChatMessage, MessageMention
+from pykcworkshop.utils import now
+from tests.support.seeding import Room, seed_room, stored_messages
 
 pytestmark = pytest.mark.usefixtures("database")
 
@@ -54,3 +56,42 @@ async def test_the_writer_task_ends_when_nothing_is_queued():
     await asyncio.sleep(0)
     writer = groupcommit._writers[asyncio.get_running_loop()]
     assert writer.task is None and not writer.queue
+
+
+async def test_a_muted_authors_message_in_a_batch_is_refused_alone():
+    # The batch's one mute query answers the muted author with Muted; the rest are stored.
+    room = await seed_room()
+    until = now() + timedelta(minutes=5)
+    async with db.get_session() as session:
+        await db.moderation.set_mute(session, room_id=room.hash, user_id=room.member.id, until=until)
+        await session.commit()
+    results = await asyncio.gather(
+        groupcommit.store(author_id=room.owner.id, room_id=room.hash, content="before"),
+        groupcommit.store(author_id=room.member.id, room_id=room.hash, content="hushed"),
+        groupcommit.store(author_id=room.owner.id, room_id=room.hash, content="after"),
+        return_exceptions=True,
+    )
+    muted = results[1]
+    assert isinstance(muted, groupcommit.Muted) and muted.until == until
+    assert all(isinstance(result, tuple) for result in (results[0], results[2]))
+    contents = [message.content for message in await stored_messages(room.hash) if not system(room, message)]
+    assert contents == ["before", "after"]
+
+
+def system(room: Room, message: ChatMessage) -> bool:
+    # The "has joined" message of the seeded member is the System user's.
+    return message.author_id not in (room.owner.id, room.member.id)
+
+
+async def test_mentions_are_recorded_in_the_messages_transaction():
+    room = await seed_room()
+    stored = await asyncio.gather(
+        groupcommit.store(author_id=room.owner.id, room_id=room.hash, content="plain"),
+        groupcommit.store(
+            author_id=room.owner.id, room_id=room.hash, content="hi", mentioned=frozenset({room.member.id})
+        ),
+    )
+    async with db.get_session() as session:
+        rows = (await session.execute(select(MessageMention.message_id, MessageMention.user_id))).all()
+    assert (stored[1][0], room.member.id) in rows
+    assert all(message_id != stored[0][0] for message_id, _ in rows)

@@ -159,43 +159,30 @@ async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str
     return history_json(rows)
 
 
-class Muted(Exception):
-    """The author is muted in the room: nothing is stored; the text is the error frame's reason."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"you are muted in this room until {until.astimezone(UTC).isoformat()}")
-        self.until = until
-
-
 async def record_chat_message(
     user: UserTokenClaims, room_hash: str, content: str
 ) -> tuple[dict[str, Any], set[int]]:
     """Store a message by ``user`` in the room; return its message object and who it mentions.
 
-    Raises :class:`Muted` if a moderator muted ``user`` in the room. The check is one
-    primary-key lookup just before the message is queued, so a mute (or an unmute) takes
-    effect with the next frame, in every process, with no cache to keep fresh. Concurrent
-    messages share one transaction (:mod:`.groupcommit`); raises
-    :class:`~pykcworkshop.chat.groupcommit.NotStored` when the database refuses it.
+    Concurrent messages share one transaction (:mod:`.groupcommit`), which also checks the
+    author is not muted: raises :class:`~pykcworkshop.chat.groupcommit.Muted` if a
+    moderator muted ``user`` in the room (a mute or an unmute takes effect with the next
+    message, in every process), and :class:`~pykcworkshop.chat.groupcommit.NotStored` when
+    the database refuses the message.
 
     The members it mentions (``@name``, see :mod:`pykcworkshop.chat.mentions`; the author
-    excepted) are recorded once it is stored, for their mention counts.
+    excepted) are recorded with it, for their mention counts.
     """
     mentioned: set[int] = set()
-    async with db.get_session() as session:
-        if until := await db.moderation.muted_until(session, room_id=room_hash, user_id=user.user_id):
-            raise Muted(until)
-        # Only a message with an "@" can mention anyone: the others cost no member lookup.
-        if "@" in content:
-            # Mentioning yourself calls nobody's attention.
-            mentioned = mentioned_ids(content, await db.member_names(session, room_hash)) - {user.user_id}
-    message_id, timestamp = await groupcommit.store(
-        author_id=user.user_id, room_id=room_hash, content=content
-    )
-    if mentioned:
+    # Only a message with an "@" can mention anyone: the others cost no member lookup.
+    if "@" in content:
         async with db.get_session() as session:
-            db.add_mentions(session, message_id=message_id, room_id=room_hash, user_ids=mentioned)
-            await session.commit()
+            names = await db.member_names(session, room_hash)
+        # Mentioning yourself calls nobody's attention.
+        mentioned = mentioned_ids(content, names) - {user.user_id}
+    message_id, timestamp = await groupcommit.store(
+        author_id=user.user_id, room_id=room_hash, content=content, mentioned=frozenset(mentioned)
+    )
     body = message_json(
         message_id=message_id,
         user_id=user.user_id,

@@ -6,10 +6,11 @@ caller. Who may do what is decided above this layer (:mod:`pykcworkshop.chat.mod
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME
@@ -72,6 +73,29 @@ async def muted_until(session: AsyncSession, *, room_id: str, user_id: int) -> d
     )
     until: datetime | None = await session.scalar(query)
     return until if until is not None and until > now() else None
+
+
+async def muted_authors(
+    session: AsyncSession, authors: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], datetime]:
+    """Return ``{(room_id, user_id): until}`` for those of ``authors`` muted right now.
+
+    One query for a whole batch of messages (:mod:`pykcworkshop.chat.groupcommit`), so
+    the check costs no round trip per message.
+    """
+    pairs = sorted(set(authors))
+    if not pairs:
+        return {}
+    member = room_members.c
+    query = select(member.room_id, member.user_id, member.muted_until).where(
+        tuple_(member.room_id, member.user_id).in_(pairs), member.muted_until.is_not(None)
+    )
+    moment = now()
+    return {
+        (room_id, user_id): until
+        for room_id, user_id, until in (await session.execute(query)).all()
+        if until > moment
+    }
 
 
 def _member(room_id: str, user_id: int) -> ColumnElement[bool]:

@@ -46,9 +46,8 @@ from pykcworkshop.chat.constants import (
     VALIDATION_RATE,
 )
 from pykcworkshop.chat.forms import form_problem
-from pykcworkshop.chat.groupcommit import NotStored
+from pykcworkshop.chat.groupcommit import Muted, NotStored
 from pykcworkshop.chat.messages import (
-    Muted,
     load_history,
     new_direct_message,
     parse_history_request,
