@@ -18,7 +18,10 @@ Servers: ``raw_websockets`` (websockets' own server, ``broadcast()``), ``bare_as
 ASGI app on hypercorn, no framework), ``naive_quart`` (Quart, a queue per connection) and
 ``ours`` (``hypercorn --config server.toml 'pykcworkshop:create_app()'``: authentication,
 SQLite persistence and the chat rate limits on). For ours, the sends are spread over enough
-sender users that no per-connection or per-user chat limit is hit.
+sender users that no per-connection or per-user chat limit is hit. ``ours_redis`` is ours
+with ``BROKER_URL`` on the local Redis (``BENCH_REDIS_URL``, default database 13): every
+publish goes through Redis and back, as with several processes, while Redis itself runs
+beside the generator on core 1.
 
 Output: a table on stdout, JSON lines in bench/results/, and a plot of p99 against the
 delivery rate (docs/bench-fanout.png by default).
@@ -55,7 +58,9 @@ from servers import (
 
 from pykcworkshop.chat.constants import CHAT_RATE, USER_CHAT_RATE
 
-SERVERS = ("raw_websockets", "bare_asgi", "naive_quart", "ours")
+SERVERS = ("raw_websockets", "bare_asgi", "naive_quart", "ours", "ours_redis")
+#: Ours on the Redis broker (target 6): a database of its own on the local Redis.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DEFAULT_RATES = (2_500, 5_000, 7_500, 10_000, 15_000, 25_000, 35_000, 50_000, 75_000, 100_000)
 CHECK_RATES = (100_000, 150_000, 200_000, 250_000)
 #: In the generator check the raw peer sends each message this many times per write.
@@ -78,11 +83,13 @@ def senders_needed(clients: int, top_rate: float) -> int:
 
 def start_server(name: str, clients: int, senders: int) -> tuple[ServerProcess, list[dict[str, Any]]]:
     """Start ``name``; return it and the client specs (path, subprotocols, sender)."""
-    if name != "ours":
+    if not name.startswith("ours"):
         server = start_peer(name)
         return server, [{"path": server.path, "protocols": [], "sender": i < senders} for i in range(clients)]
     workdir = Path(tempfile.mkdtemp(prefix="pykc-bench-ours-"))
     env = our_env(workdir)
+    if name == "ours_redis":
+        env["BROKER_URL"] = REDIS_URL
     os.environ["SECRET_KEY"] = env["SECRET_KEY"]  # signs the CSRF tokens below
     users = senders + min(RECEIVER_USERS, max(1, clients - senders))
     [room] = asyncio.run(seed_rooms(env["DB_URI"], [users]))
@@ -92,7 +99,7 @@ def start_server(name: str, clients: int, senders: int) -> tuple[ServerProcess, 
         # Senders: one user each. Receivers: spread over the remaining users.
         user = index if index < senders else senders + (index - senders) % (users - senders)
         specs.append({"path": path, "protocols": subprotocols(room.tokens[user]), "sender": index < senders})
-    return start_ours(workdir, env, path=path), specs
+    return start_ours(workdir, env, path=path, name=name), specs
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -274,6 +281,9 @@ def summary(all_results: dict[tuple[str, bool], list[StepResult]], rates: list[f
     plain, deflated = knee(all_results.get(("ours", False), [])), knee(all_results.get(("ours", True), []))
     if plain and deflated is not None:
         print(f"ours deflate / plain knee: {deflated / plain:.2f}")
+    redis = knee(all_results.get(("ours_redis", False), []))
+    if plain and redis is not None:
+        print(f"ours_redis / ours knee (plain): {redis / plain:.2f}")
 
 
 def plot(all_results: dict[tuple[str, bool], list[StepResult]], path: Path, title: str) -> None:

@@ -225,9 +225,9 @@ def our_env(workdir: Path, db_uri: str | None = None, secret: str | None = None)
 
 
 def start_ours(
-    workdir: Path, env: dict[str, str], *, path: str, wrapper: list[str] | None = None
+    workdir: Path, env: dict[str, str], *, path: str, wrapper: list[str] | None = None, name: str = "ours"
 ) -> ServerProcess:
     """Start ``hypercorn --config server.toml 'pykcworkshop:create_app()'`` in ``workdir``."""
     port = free_port()
     command = hypercorn_command(hypercorn_config(workdir, port), "pykcworkshop:create_app()", wrapper=wrapper)
-    return spawn("ours", command, port=port, path=path, env=env, workdir=workdir)
+    return spawn(name, command, port=port, path=path, env=env, workdir=workdir)
