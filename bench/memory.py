@@ -4,7 +4,7 @@
     hatch run bench:memory --counts 1000,5000 --servers ours
 
 Opens idle chat-message sockets to the server (ours: members of one room, a user holding
-50 sockets as 50 / 6 tabs would) in stages and reads the serving process's RSS
+24 sockets as four tabs would) in stages and reads the serving process's RSS
 (/proc/<pid>/status VmRSS) after each, once it has settled. Per socket is the RSS growth
 from the baseline (after a few warm-up connections) divided by the sockets open; a browser
 tab opens six sockets, so per tab is six times that. At the last stage, health: every
@@ -40,7 +40,8 @@ from servers import (
     start_peer,
 )
 
-SOCKETS_PER_USER = 50
+#: Under the per-user cap (MAX_SOCKETS_PER_USER, 30): four tabs of six sockets.
+SOCKETS_PER_USER = 24
 SOCKETS_PER_TAB = 6
 RESULTS = ROOT / "bench" / "results"
 
