@@ -34,10 +34,10 @@ export function isMuted(mutedUntil, now = Date.now()) {
 /**
  * The member-menu actions the viewer may take on `target` ({role, muted_until}), in menu
  * order: "kick", "ban", "mute-5", "mute-60", "mute-1440", "unmute", "promote", "demote",
- * "transfer". None on yourself (`self`).
+ * "transfer". None on yourself (`self`) or on an unknown member (null).
  */
 export function memberActions(viewerRole, target, { self = false, now = Date.now() } = {}) {
-  if (self || !canActOn(viewerRole, target?.role ?? "member")) return [];
+  if (self || !target || !canActOn(viewerRole, target.role ?? "member")) return [];
   const actions = ["kick", "ban", ...MUTE_CHOICES.map(({ minutes }) => `mute-${minutes}`)];
   if (isMuted(target.muted_until, now)) actions.push("unmute");
   if (viewerRole === "owner") {
