@@ -60,7 +60,9 @@ async def test_owner_promotes_a_moderator_who_deletes_mutes_and_bans(browse: Bro
 
     await member_action(pages["owner"], moderator, "promote")
     for page in pages.values():
-        await expect(member(page, moderator.id).locator("[data-testid=member-role]")).to_have_text("moderator")
+        await expect(member(page, moderator.id).locator("[data-testid=member-role]")).to_have_text(
+            "moderator"
+        )
     # A moderator may act on members only: not on the owner.
     mod_page = pages["moderator"]
     await expect(actions_button(mod_page, member_)).to_be_visible()
@@ -143,7 +145,9 @@ async def test_owner_renames_the_room_in_the_settings(browse: Browsing, seed: Se
     await page.click("#room-rename-submit")
     for each in pages.values():
         await expect(each.locator("#room-title")).to_have_text("Workshop lounge")
-        await expect(each.locator(f'#joined-rooms [data-room-hash="{room}"]')).to_contain_text("Workshop lounge")
+        await expect(each.locator(f'#joined-rooms [data-room-hash="{room}"]')).to_contain_text(
+            "Workshop lounge"
+        )
     await page.click("#room-settings-close")
     await expect(page.locator("#room-settings-dialog")).to_be_hidden()
     await expect(page.locator("#room-settings")).to_be_focused()
@@ -159,7 +163,9 @@ async def test_a_member_deletes_their_own_message_and_leaves(browse: Browsing, s
 
     page = pages["member"]
     # Delete on their own message, not on the owner's.
-    await expect(message_with(page, "the owner's words").locator("[data-testid=message-delete]")).to_be_hidden()
+    await expect(
+        message_with(page, "the owner's words").locator("[data-testid=message-delete]")
+    ).to_be_hidden()
     await message_with(page, "oops, wrong room").get_by_role("button", name="Delete your message").click()
     await confirm(page)
     for each in pages.values():
@@ -201,11 +207,15 @@ async def test_owner_deletes_the_room_after_typing_its_name(browse: Browsing, se
     await expect(page.locator("#room-open")).to_be_hidden()
     await expect(page.locator(f'[data-testid=room][data-room-hash="{room}"]')).to_have_count(0)
     other = pages["member"]
-    await expect(other.locator("[data-testid=room-removed]")).to_have_text(f"{room_name} was deleted by {owner.name}")
+    await expect(other.locator("[data-testid=room-removed]")).to_have_text(
+        f"{room_name} was deleted by {owner.name}"
+    )
     await expect(other.locator(f'[data-testid=room][data-room-hash="{room}"]')).to_have_count(0)
 
 
-async def test_transfer_needs_confirmation_and_makes_the_owner_a_moderator(browse: Browsing, seed: Seeder) -> None:
+async def test_transfer_needs_confirmation_and_makes_the_owner_a_moderator(
+    browse: Browsing, seed: Seeder
+) -> None:
     owner, heir = await seed.user(), await seed.user()
     room = await seed.room(owner, heir)
     pages = await open_pages(browse, room, owner=owner, heir=heir)

@@ -4,7 +4,7 @@
 // back to where it was before it opened.
 
 import { byId } from "./dom.mjs";
-import { MAX_BAN_REASON } from "./permissions.mjs";
+import { MAX_BAN_REASON_LENGTH } from "./constants.mjs";
 
 /**
  * Show `dialog` modally; resolves with its returnValue ("" after Escape) once it closed,
@@ -53,9 +53,9 @@ export async function askBanReason(userName) {
   const counter = byId("ban-counter");
   byId("ban-title").textContent = `Ban ${userName}`;
   reason.value = "";
-  reason.maxLength = MAX_BAN_REASON;
+  reason.maxLength = MAX_BAN_REASON_LENGTH;
   const count = () => {
-    counter.textContent = `${reason.value.length} / ${MAX_BAN_REASON}`;
+    counter.textContent = `${reason.value.length} / ${MAX_BAN_REASON_LENGTH}`;
   };
   count();
   reason.addEventListener("input", count);

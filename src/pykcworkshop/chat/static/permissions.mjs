@@ -2,15 +2,15 @@
 // the actions the server would allow. Pure: no DOM, tested in frontend/test. The server
 // checks again; a stale role here only means a refused request shown as a toast.
 
-/** The mute durations the member menu offers, in minutes, with their labels. */
+/**
+ * The mute durations the member menu offers, with labels (each at most MAX_MUTE_MINUTES:
+ * tests/test_frontend_constants.py checks).
+ */
 export const MUTE_CHOICES = [
   { minutes: 5, label: "Mute for 5 minutes" },
   { minutes: 60, label: "Mute for 1 hour" },
   { minutes: 1440, label: "Mute for 1 day" },
 ];
-
-/** Longest ban reason the server takes, in characters. */
-export const MAX_BAN_REASON = 200;
 
 /** Whether `role` may moderate (kick, ban, mute, delete any message, see the bans). */
 export function canModerate(role) {
