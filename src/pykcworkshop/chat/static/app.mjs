@@ -62,8 +62,8 @@
 //                (<a>), [data-testid=inline-code], [data-testid=code-block] (data-lang
 //                when given; the code in its "pre code", a [data-testid=code-copy]
 //                button, data-copied="true" for a moment after copying).
-//                [data-testid=message-delete] (in [data-testid=message-actions]; shown
-//                on own messages, and on all for moderators and the owner).
+//                [data-testid=message-delete] (a button, shown on own messages, and on
+//                all for moderators and the owner).
 //                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
 //                text) go before the first message of each day. Mentions in the content
 //                are [data-testid=mention] spans (data-name: the member, data-me="true"
@@ -78,7 +78,7 @@
 //                on the active one)
 //   Members      #members; each [data-testid=member] with data-user-id and data-status
 //                (Online | Typing | Offline), containing [data-testid=member-status] and,
-//                for everyone but yourself, a button that opens the DM and
+//                for everyone but yourself, [data-testid=member-dm] (opens the DM) and
 //                [data-testid=unread-badge] (hidden when 0); data-role and
 //                [data-testid=member-role]; [data-testid=member-actions] ("Actions for
 //                <name>", when the viewer may act on them) opens #member-menu with

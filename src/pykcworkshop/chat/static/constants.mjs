@@ -25,7 +25,8 @@ export const CATCH_UP_PAGE_SIZE = 100;
 /**
  * Messages a room's list keeps at most (six pages): scrolling back further drops the newest
  * ones, which are paged in again on the way down. For plain-text messages that is about
- * 2,400 DOM nodes (elements and text) at most, however long the history is.
+ * 2,700 DOM nodes (elements and text, a Delete button included) at most, however long
+ * the history is.
  */
 export const MAX_RENDERED_MESSAGES = 300;
 

@@ -1,8 +1,8 @@
 // The actions on a room message: "Delete", on your own messages, and on everyone's for
-// moderators and the owner. MessageList calls decorate() for each message it draws; the
-// buttons go in the message's [data-testid=message-actions] box (made if missing, so other
-// actions can share it). Deleting asks first; the message then vanishes from every open
-// view (the room-events socket tells the others).
+// moderators and the owner. MessageList calls decorate() for each message it draws. The
+// button is a single node (its label is CSS text, its name the aria-label), because the
+// list's DOM stays bounded (constants.mjs, MAX_RENDERED_MESSAGES). Deleting asks first;
+// the message then vanishes from every open view (the room-events socket tells the others).
 
 import * as api from "./api.mjs";
 import { confirmAction } from "./dialogs.mjs";
@@ -44,20 +44,14 @@ export class MessageActions {
   decorate(node, message, own) {
     // System messages are not anyone's to delete; without an id there is nothing to name.
     if (message.system || !Number.isInteger(message.id)) return;
-    let box = node.querySelector('[data-testid="message-actions"]');
-    if (!box) {
-      box = el("div", { class: "msg-actions", dataset: { testid: "message-actions" } });
-      node.append(box);
-    }
-    box.append(
+    node.append(
       el("button", {
         type: "button",
-        class: "msg-action",
+        class: "msg-action msg-delete",
         title: "Delete message",
         "aria-label": own ? "Delete your message" : `Delete message from ${message.user_name}`,
         dataset: { testid: "message-delete" },
         hidden: !canDeleteMessage(this.#getRole(), { own }),
-        text: "Delete",
       }),
     );
   }

@@ -132,8 +132,10 @@ export class RoomSession {
         }),
     });
     const refreshMembers = () => this.members.refresh();
-    const bansChanged = () => {
-      refreshMembers();
+    // About us: our sockets are closing (4003), and the list would only be refused (403).
+    const othersChanged = (event) => event.user_id !== session.user_id && refreshMembers();
+    const bansChanged = (event) => {
+      othersChanged(event);
       this.moderation.bansChanged();
     };
     this.events = new RoomEvents({
@@ -146,12 +148,12 @@ export class RoomSession {
         },
         "role-changed": refreshMembers,
         "ownership-transferred": () => onRenamed?.(),
-        "member-kicked": refreshMembers,
+        "member-kicked": othersChanged,
         "member-banned": bansChanged,
         "member-unbanned": bansChanged,
         "member-muted": refreshMembers,
         "member-unmuted": refreshMembers,
-        "member-left": refreshMembers,
+        "member-left": othersChanged,
       },
     });
     this.chat = new RoomChat({
