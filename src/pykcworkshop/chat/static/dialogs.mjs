@@ -27,6 +27,14 @@ export function showModal(dialog, { focus = null } = {}) {
   });
 }
 
+/** Close the confirm and ban dialogs as if cancelled (the room they were about closed). */
+export function cancelDialogs() {
+  for (const id of ["confirm-dialog", "ban-dialog"]) {
+    const dialog = byId(id);
+    if (dialog.open) dialog.close("");
+  }
+}
+
 /**
  * Ask before something that cannot be undone. Resolves true when the user pressed the
  * confirm button, false on Cancel or Escape.

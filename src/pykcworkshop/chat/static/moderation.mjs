@@ -3,6 +3,7 @@
 // by the viewer's role, which the member list learns from GET /room/<hash>/members and
 // reloads on role-changed events; call update() after each reload and after a rename.
 
+import { cancelDialogs } from "./dialogs.mjs";
 import { byId } from "./dom.mjs";
 import { MemberMenu } from "./member-menu.mjs";
 import { MessageActions } from "./message-actions.mjs";
@@ -73,6 +74,7 @@ export class RoomModeration {
   }
 
   close() {
+    cancelDialogs();
     this.#menu.destroy();
     this.#messages.destroy();
     this.#settings.destroy();
