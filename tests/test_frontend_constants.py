@@ -29,6 +29,8 @@ MIRRORED = {
     "MAX_CONTENT_LENGTH": constants.MAX_CONTENT_LENGTH,
     "SYSTEM_USER_NAME": constants.SYSTEM_USER_NAME,
     "CATCH_UP_PAGE_SIZE": constants.MAX_HISTORY_CHUNK,
+    "MAX_BAN_REASON_LENGTH": constants.MAX_BAN_REASON_LENGTH,
+    "MAX_MUTE_MINUTES": constants.MAX_MUTE_MINUTES,
 }
 
 
@@ -46,6 +48,13 @@ def test_mirrored_limits_agree_with_the_server():
 
 def test_history_pages_fit_the_servers_largest_chunk():
     assert 1 <= frontend_constants()["HISTORY_PAGE_SIZE"] <= constants.MAX_HISTORY_CHUNK
+
+
+def test_the_member_menus_mutes_are_allowed_by_the_server():
+    text = (CONSTANTS_MJS.parent / "permissions.mjs").read_text(encoding="utf-8")
+    offered = [int(minutes) for minutes in re.findall(r"\{ minutes: (\d+),", text)]
+    assert offered == [5, 60, 1440]
+    assert all(1 <= minutes <= constants.MAX_MUTE_MINUTES for minutes in offered)
 
 
 def test_both_api_blueprints_live_under_the_frontends_api_base():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.support.browser import Browsing, ChatPair, contents, member, sync_events, wait_until
+from tests.support.browser import Browsing, ChatPair, contents, dm_button, member, sync_events, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -15,7 +15,7 @@ async def test_direct_message_with_unread_badge(pair: ChatPair, browse: Browsing
     badge_on_ada = member(b, pair.a.id).locator("[data-testid=unread-badge]")
     await expect(badge_on_ada).to_be_hidden()
 
-    await member(a, pair.b.id).locator("button").click()
+    await dm_button(a, pair.b.id).click()
     await expect(a.locator("#dm-panel")).to_be_visible()
     await expect(a.locator("#dm-title")).to_have_text(pair.b.name)
     await expect(a.locator("#dm-note")).to_contain_text("not saved")
@@ -47,7 +47,7 @@ async def test_direct_message_with_unread_badge(pair: ChatPair, browse: Browsing
     await a.click("#dm-send")
     await expect(badge_on_ada).to_have_text("2")
 
-    await member(b, pair.a.id).locator("button").click()
+    await dm_button(b, pair.a.id).click()
     await expect(b.locator("#dm-panel")).to_be_visible()
     await expect(b.locator("#dm-title")).to_have_text(pair.a.name)
     await expect(contents(b, "#dm-messages")).to_have_text(["psst, a secret", "and another"])

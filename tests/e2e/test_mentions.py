@@ -13,6 +13,7 @@ from tests.support.browser import (
     PHONE,
     Browsing,
     contents,
+    dm_button,
     log_in,
     member,
     messages,
@@ -303,7 +304,7 @@ async def test_notifications_title_and_favicon_in_a_hidden_tab(browse: Browsing,
     assert (await favicon.evaluate("link => link.href")).startswith("data:image/png;base64,")
 
     # A direct message while hidden: its own notification; a click opens the conversation.
-    await member(page_a, bob.id).locator("button").click()
+    await dm_button(page_a, bob.id).click()
     watch_a = browse.watch(page_a)
     await wait_until(
         lambda: any(sync_events(watch_a, "dm-open", to=ada.id, **{"from": bob.id})),

@@ -1,7 +1,9 @@
 """Moderation in the browser: removed members see why; deletions, renames and roles show live.
 
-The actions go through the HTTP API (the per-member menus and the settings dialog are not
-built yet); what is checked is what every open page shows.
+The actions here go through the HTTP API (as another client, e.g. a moderator's other device,
+would do them), so what is checked is how every open page follows the room-events socket.
+The same actions taken through the UI (member menu, Delete, room settings) are in
+test_moderation_ui.py.
 """
 
 from __future__ import annotations

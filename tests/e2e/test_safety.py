@@ -10,7 +10,16 @@ import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from pykcworkshop.chat import db
-from tests.support.browser import Browsing, contents, member, messages, send_message, sync_events, wait_until
+from tests.support.browser import (
+    Browsing,
+    contents,
+    dm_button,
+    member,
+    messages,
+    send_message,
+    sync_events,
+    wait_until,
+)
 from tests.support.seeding import Seeder
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +52,7 @@ async def test_markup_in_messages_and_names_renders_as_text(browse: Browsing, se
     await expect(page_v.locator("#room-title")).to_have_text(re.compile(r"^<b>bold</b>"))
 
     # Direct messages and their notification too. (Wait until the victim's side is connected.)
-    await member(page_m, victim.id).locator("button").click()
+    await dm_button(page_m, victim.id).click()
     watch_m = browse.watch(page_m)
     await wait_until(
         lambda: any(sync_events(watch_m, "dm-open", to=mallory.id, **{"from": victim.id})),
@@ -52,7 +61,7 @@ async def test_markup_in_messages_and_names_renders_as_text(browse: Browsing, se
     await page_m.fill("#dm-input", XSS)
     await page_m.click("#dm-send")
     await expect(page_v.locator("#toasts [data-testid=toast]")).to_contain_text(mallory.name)
-    await member(page_v, mallory.id).locator("button").click()
+    await dm_button(page_v, mallory.id).click()
     await expect(contents(page_v, "#dm-messages")).to_have_text([XSS])
     await expect(page_v.locator("#dm-title")).to_have_text(mallory.name)
 

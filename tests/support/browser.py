@@ -217,6 +217,11 @@ def member(page: Page, user_id: int) -> Locator:
     return page.locator(f'#members [data-testid=member][data-user-id="{user_id}"]')
 
 
+def dm_button(page: Page, user_id: int) -> Locator:
+    """The button of a member's entry that opens the direct messages with them."""
+    return member(page, user_id).locator("[data-testid=member-dm]")
+
+
 async def session_of(page: Page) -> dict[str, Any]:
     """The session the page keeps in localStorage, or {} when logged out."""
     raw = await page.evaluate("localStorage.getItem('pykcworkshop.session')")

@@ -131,8 +131,59 @@ export const unreadCounts = () => request("GET", "/user/rooms/unread");
 export const markRead = (roomHash, messageId) =>
   request("PUT", `/room/${seg(roomHash)}/read`, { body: { message_id: messageId } });
 
-/** GET /room/<hash>/members → [{user_name, user_id}] */
+/** GET /room/<hash>/members → [{user_name, user_id, role, muted_until (moderators only)}] */
 export const roomMembers = (roomHash) => request("GET", `/room/${seg(roomHash)}/members`);
+
+// ---- moderation (docs/protocol.md "Moderation routes") ----------------------------------
+
+const memberPath = (roomHash, userId) => `/room/${seg(roomHash)}/members/${seg(userId)}`;
+
+/** POST /room/<hash>/members/<id>/kick → 204 */
+export const kickMember = (roomHash, userId) =>
+  request("POST", `${memberPath(roomHash, userId)}/kick`);
+
+/** POST /room/<hash>/members/<id>/ban {reason?} → 204 (an empty reason is left out) */
+export const banMember = (roomHash, userId, reason = "") =>
+  request("POST", `${memberPath(roomHash, userId)}/ban`, {
+    body: reason.trim() ? { reason: reason.trim() } : {},
+  });
+
+/** GET /room/<hash>/bans → [{user_id, user_name, by_id, by_name, reason, at}], newest first */
+export const roomBans = (roomHash) => request("GET", `/room/${seg(roomHash)}/bans`);
+
+/** DELETE /room/<hash>/bans/<id> → 204 */
+export const unbanMember = (roomHash, userId) =>
+  request("DELETE", `/room/${seg(roomHash)}/bans/${seg(userId)}`);
+
+/** POST /room/<hash>/members/<id>/mute {minutes} → {user_id, muted_until} */
+export const muteMember = (roomHash, userId, minutes) =>
+  request("POST", `${memberPath(roomHash, userId)}/mute`, { body: { minutes } });
+
+/** DELETE /room/<hash>/members/<id>/mute → 204 */
+export const unmuteMember = (roomHash, userId) =>
+  request("DELETE", `${memberPath(roomHash, userId)}/mute`);
+
+/** PUT /room/<hash>/members/<id>/role {role: "moderator" | "member"} → 204 */
+export const setMemberRole = (roomHash, userId, role) =>
+  request("PUT", `${memberPath(roomHash, userId)}/role`, { body: { role } });
+
+/** POST /room/<hash>/transfer {user_id} → 204: they own the room, we become a moderator */
+export const transferRoom = (roomHash, userId) =>
+  request("POST", `/room/${seg(roomHash)}/transfer`, { body: { user_id: userId } });
+
+/** PATCH /room/<hash> {room_name} → {room_hash, room_name} */
+export const renameRoom = (roomHash, roomName) =>
+  request("PATCH", `/room/${seg(roomHash)}`, { body: { room_name: roomName } });
+
+/** DELETE /room/<hash> → 204: the room and its messages are gone */
+export const deleteRoom = (roomHash) => request("DELETE", `/room/${seg(roomHash)}`);
+
+/** POST /room/<hash>/leave → 204 */
+export const leaveRoom = (roomHash) => request("POST", `/room/${seg(roomHash)}/leave`);
+
+/** DELETE /room/<hash>/messages/<id> → 204 */
+export const deleteMessage = (roomHash, messageId) =>
+  request("DELETE", `/room/${seg(roomHash)}/messages/${seg(messageId)}`);
 
 /**
  * Whether the server answers HTTP at all. A browser cannot tell a refused WebSocket

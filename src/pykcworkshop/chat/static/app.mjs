@@ -18,7 +18,10 @@
 //   rooms         rooms sidebar, create, join     room          one open room, wired
 //   auth          sign up, key dialog, log in     layout        drawers on small screens
 //   unread        server unread counts, events   divider       the "New messages" divider
-//   app           this file
+//   room-events   moderation events of a room    moderation    menus, Delete, settings, wired
+//   permissions   who may do what (pure)         dialogs       confirm and ban dialogs
+//   member-menu   a member's actions menu        message-actions  Delete on messages
+//   room-settings rename, bans, leave, delete    app           this file
 //
 // Stable hooks for end-to-end tests (ids unless noted):
 //   Signed out   #auth-view, #signup-name, #signup-submit, #signup-reason,
@@ -38,8 +41,15 @@
 //                #room-create-submit, #room-create-reason, #room-join-hash (a key or a
 //                share link), #room-join-submit, #room-join-reason
 //   Open room    #no-room (shown when none is open; #no-room-show-rooms opens the rooms
-//                on phones), #room-view (data-room-hash of the open room), #room-title,
-//                #share-link (button; data-share-url holds the link)
+//                on phones; [data-testid=room-removed] says why we were removed),
+//                #room-view (data-room-hash of the open room), #room-title,
+//                #share-link (button; data-share-url holds the link), #room-settings
+//   Settings     #room-settings-dialog, #room-settings-close; owner: #room-rename-input,
+//                #room-rename-submit, #room-rename-reason; moderators: #room-bans (each
+//                [data-testid=ban] with data-user-id and an [data-testid=unban] button),
+//                #room-bans-empty; #room-leave (disabled for the owner), #room-leave-note;
+//                owner: #room-delete, then #room-delete-name (type the room's name),
+//                #room-delete-submit, #room-delete-cancel
 //   Messages     #messages (scroll container), #message-list; each message is
 //                [data-testid=message] with data-author, data-user-id, data-own,
 //                data-system, data-message-id (when the server sends an id),
@@ -52,6 +62,8 @@
 //                (<a>), [data-testid=inline-code], [data-testid=code-block] (data-lang
 //                when given; the code in its "pre code", a [data-testid=code-copy]
 //                button, data-copied="true" for a moment after copying).
+//                [data-testid=message-delete] (a button, shown on own messages, and on
+//                all for moderators and the owner).
 //                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
 //                text) go before the first message of each day. Mentions in the content
 //                are [data-testid=mention] spans (data-name: the member, data-me="true"
@@ -66,8 +78,15 @@
 //                on the active one)
 //   Members      #members; each [data-testid=member] with data-user-id and data-status
 //                (Online | Typing | Offline), containing [data-testid=member-status] and,
-//                for everyone but yourself, a button that opens the DM and
-//                [data-testid=unread-badge] (hidden when 0)
+//                for everyone but yourself, [data-testid=member-dm] (opens the DM) and
+//                [data-testid=unread-badge] (hidden when 0); data-role and
+//                [data-testid=member-role]; [data-testid=member-actions] ("Actions for
+//                <name>", when the viewer may act on them) opens #member-menu with
+//                [data-testid=member-action] items, data-action: kick | ban | mute-5 |
+//                mute-60 | mute-1440 | unmute | promote | demote | transfer
+//   Dialogs      #confirm-dialog (#confirm-title, #confirm-text, #confirm-accept,
+//                #confirm-cancel); #ban-dialog (#ban-title, #ban-reason, #ban-counter,
+//                #ban-submit, #ban-cancel)
 //   DMs          #dm-panel, #dm-title, #dm-close, #dm-note ("Direct messages are not
 //                saved…"), #dm-messages (messages as above), #dm-empty, #dm-input,
 //                #dm-send, #dm-counter, #dm-reason
@@ -241,6 +260,7 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     onOpenRoom: (info) => openRoom(info),
     onRemoved: (reason) => showRemoved(reason),
     onRenamed: () => sidebar.refresh().catch(() => {}),
+    onGone: (message) => showRemoved(message, { own: true }),
     lastReadId: unread?.get(roomHash)?.last_read_id ?? null,
     onRead: (messageId) => unread?.markRead(roomHash, messageId),
   });
@@ -266,14 +286,18 @@ function closeRoom() {
   byId("room-removed").hidden = true;
 }
 
-/** We were removed from the open room (kicked, banned, left elsewhere) or it was deleted. */
-function showRemoved(reason) {
+/**
+ * We were removed from the open room (kicked, banned, left elsewhere) or it was deleted.
+ * `own`: we left or deleted it ourselves, here: a toast says so instead of the notice.
+ */
+function showRemoved(reason, { own = false } = {}) {
   // A read position we were about to send would only be refused now.
   if (room) unread?.forget(room.roomHash);
   closeRoom();
+  if (own) toast(reason, { kind: "success" });
   const notice = byId("room-removed");
   notice.textContent = reason;
-  notice.hidden = false;
+  notice.hidden = own;
   sidebar.refresh().catch(() => {});
 }
 

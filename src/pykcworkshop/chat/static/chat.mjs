@@ -40,6 +40,7 @@ export class RoomChat {
    *   lastReadId        the read position when the room was opened: the "New messages"
    *                     divider goes above the first message after it (null: no divider)
    *   onRead(messageId) the newest message is on screen in a focused tab: read up to it
+   *   decorateMessage(node, message, own)  adds a drawn message's actions (Delete)
    */
   constructor({
     roomHash,
@@ -54,6 +55,7 @@ export class RoomChat {
     onMention,
     lastReadId = null,
     onRead = null,
+    decorateMessage = null,
   }) {
     this.#session = session;
     this.#onMention = onMention;
@@ -81,6 +83,7 @@ export class RoomChat {
       onNearBottom: () => this.#pager.loadNewer(),
       onJumpToLatest: () => this.#pager.jumpToLatest(),
       onTrimmed: () => this.#pager.unmarkBeginning(),
+      decorate: decorateMessage,
     });
 
     this.#chatSocket = new ReconnectingSocket(`/room/${room}/chat-message`, {

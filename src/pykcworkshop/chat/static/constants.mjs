@@ -13,6 +13,10 @@ export const MAX_NAME_LENGTH = 32;
 export const MAX_CONTENT_LENGTH = 512;
 /** Author name of the server's own messages ("Ada has joined the chat."). */
 export const SYSTEM_USER_NAME = "System";
+/** Longest reason a moderator may give for a ban (characters). */
+export const MAX_BAN_REASON_LENGTH = 200;
+/** Longest mute (minutes: a week); the member menu offers 5, 60 and 1440. */
+export const MAX_MUTE_MINUTES = 10080;
 
 /** Messages per page when scrolling up through the history. */
 export const HISTORY_PAGE_SIZE = 50;
@@ -21,7 +25,8 @@ export const CATCH_UP_PAGE_SIZE = 100;
 /**
  * Messages a room's list keeps at most (six pages): scrolling back further drops the newest
  * ones, which are paged in again on the way down. For plain-text messages that is about
- * 2,400 DOM nodes (elements and text) at most, however long the history is.
+ * 2,700 DOM nodes (elements and text, a Delete button included) at most, however long
+ * the history is.
  */
 export const MAX_RENDERED_MESSAGES = 300;
 

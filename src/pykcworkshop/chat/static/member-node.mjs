@@ -44,6 +44,7 @@ export function memberNode(member, { isMe, onOpenDm }) {
           type: "button",
           class: "member-btn",
           "aria-pressed": "false",
+          dataset: { testid: "member-dm" },
           onclick: () => onOpenDm?.(member.user_id),
         },
         parts,

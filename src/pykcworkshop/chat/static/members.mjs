@@ -34,6 +34,7 @@ export class MembersPanel {
   #onOpenDm;
   #onOpen;
   #onChange;
+  #decorate;
   #closed = false;
   #members = new Map(); // user_id → {user_id, user_name, status, typingUntil, unread, node…}
   #myStatus = "Online";
@@ -50,13 +51,16 @@ export class MembersPanel {
    *   onOpen()           each time the status socket (re)connects
    *   onOpenDm(userId)   the user picked someone to message directly
    *   onChange()         members joined, left or were renamed (see list())
+   *   decorate(node, member)  after a member's entry was drawn or roles were reloaded
+   *                      (moderation adds its "Actions for …" button)
    */
-  constructor({ roomHash, session, monitor, onErrorFrame, onGiveUp, onOpen, onOpenDm, onChange }) {
+  constructor({ roomHash, session, monitor, onErrorFrame, onGiveUp, onOpen, onOpenDm, ...more }) {
     this.#roomHash = roomHash;
     this.#session = session;
     this.#onOpenDm = onOpenDm;
     this.#onOpen = onOpen;
-    this.#onChange = onChange;
+    this.#onChange = more.onChange;
+    this.#decorate = more.decorate;
     this.#ui = {
       list: byId("members"),
       heading: byId("members-heading"),
@@ -127,9 +131,10 @@ export class MembersPanel {
       if (!member || !Number.isInteger(member.user_id) || typeof member.user_name !== "string")
         continue;
       if (member.user_name === SYSTEM_USER_NAME) continue;
-      this.#upsert(member.user_id, member.user_name);
-      this.#members.get(member.user_id).role = member.role;
-      showRole(this.#members.get(member.user_id).node, member.role ?? "member");
+      const known = this.#upsert(member.user_id, member.user_name);
+      known.role = member.role ?? "member";
+      known.muted_until = member.muted_until ?? null;
+      showRole(known.node, known.role);
       current.add(member.user_id);
     }
     for (const [userId, member] of this.#members) {
@@ -138,6 +143,7 @@ export class MembersPanel {
         this.#members.delete(userId);
       }
     }
+    for (const member of this.#members.values()) this.#decorate?.(member.node, member);
     this.#render();
     this.#onChange?.();
   }
@@ -145,6 +151,16 @@ export class MembersPanel {
   /** The members known, yourself included: [{user_id, user_name}]. */
   list() {
     return [...this.#members.values()].map(({ user_id, user_name }) => ({ user_id, user_name }));
+  }
+
+  /** Our role in the room ("member" until the list has loaded). */
+  get myRole() {
+    return this.#members.get(this.#session.user_id)?.role ?? "member";
+  }
+
+  /** The member with this id ({user_id, user_name, role, muted_until…}), or null. */
+  get(userId) {
+    return this.#members.get(userId) ?? null;
   }
 
   /** The display name of a member, if known. */

@@ -47,6 +47,7 @@ export class MessageList {
   #onNearBottom;
   #onJumpToLatest;
   #onTrimmed;
+  #decorate;
   // Normalized messages in display order, each with its DOM `node`, its day `separator`
   // (a node or null) and whether it is `continued` (grouped under the previous header).
   #items = [];
@@ -74,6 +75,8 @@ export class MessageList {
    *   onJumpToLatest  optional callback to show the latest messages again after a gap
    *                   (the pill, or an own message sent during the gap)
    *   onTrimmed       optional callback("older") after the oldest messages were dropped
+   *   decorate        optional callback(node, message, own) for each message drawn (its
+   *                   actions, e.g. Delete: message-actions.mjs)
    */
   constructor({
     scroller,
@@ -87,6 +90,7 @@ export class MessageList {
     onNearBottom = null,
     onJumpToLatest = null,
     onTrimmed = null,
+    decorate = null,
   }) {
     this.#scroller = scroller;
     this.#list = list;
@@ -100,6 +104,7 @@ export class MessageList {
     this.#onNearBottom = onNearBottom;
     this.#onJumpToLatest = onJumpToLatest;
     this.#onTrimmed = onTrimmed;
+    this.#decorate = decorate;
     const { signal } = this.#abort;
     scroller.addEventListener("scroll", () => this.#scrolled(), {
       passive: true,
@@ -351,10 +356,13 @@ export class MessageList {
   }
 
   #render(message) {
-    return messageNode(message, message.user_id === this.#myId, {
+    const own = message.user_id === this.#myId;
+    const node = messageNode(message, own, {
       mentionNames: this.#mentionNames,
       myName: this.#myName,
     });
+    this.#decorate?.(node, message, own);
+    return node;
   }
 
   #scrolled() {

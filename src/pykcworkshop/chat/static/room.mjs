@@ -1,5 +1,5 @@
-// One open room: its chat, member list, client-sync channel and direct messages, wired to
-// each other, started together and closed together when the user switches rooms or logs
+// One open room: its chat, member list, client-sync channel, direct messages, room events
+// and moderation (moderation.mjs), wired to each other, started together and closed together when the user switches rooms or logs
 // out (every socket closed on purpose, every listener and timer removed).
 
 import * as api from "./api.mjs";
@@ -8,6 +8,7 @@ import { DirectMessages } from "./dm.mjs";
 import { setBaseTitle } from "./attention.mjs";
 import { byId } from "./dom.mjs";
 import { MembersPanel } from "./members.mjs";
+import { RoomModeration } from "./moderation.mjs";
 import { RoomEvents } from "./room-events.mjs";
 import { shareLink } from "./rooms.mjs";
 import { SyncChannel } from "./sync.mjs";
@@ -27,6 +28,7 @@ export class RoomSession {
   sync;
   dm;
   events;
+  moderation;
 
   /**
    * @param {object} options
@@ -36,7 +38,8 @@ export class RoomSession {
    *   notifier              Notifier: mentions and DMs while the tab is hidden
    *   onOpenRoom(room)      open a room again (a click on its notification)
    *   onRemoved(reason)     the server ended our membership (4003) or deleted the room (4004)
-   *   onRenamed()           the room was renamed (the room lists should reload)
+   *   onRenamed()           the room was renamed or changed owner (the room lists reload)
+   *   onGone(message)       we left or deleted the room here (close it, say `message`)
    *   lastReadId            the read position when opened (for the "New messages" divider)
    *   onRead(messageId)     the reader has seen the room up to this message
    */
@@ -51,6 +54,7 @@ export class RoomSession {
     onOpenRoom,
     onRemoved,
     onRenamed,
+    onGone,
     lastReadId = null,
     onRead = null,
   }) {
@@ -74,11 +78,29 @@ export class RoomSession {
       onErrorFrame,
       onGiveUp: (reason, info) => this.#refused(reason, info),
     };
+    this.moderation = new RoomModeration({
+      roomHash: room.room_hash,
+      session,
+      getRole: () => this.members.myRole,
+      getMember: (userId) => this.members.get(userId),
+      getName: () => this.#name,
+      refreshMembers: () => this.members.refresh(),
+      removeMessage: (id) => this.chat.removeMessage(id),
+      onRenamed: (name) => {
+        this.setName(name);
+        onRenamed?.();
+      },
+      onGone,
+    });
     this.members = new MembersPanel({
       ...common,
       onOpen: () => this.#requestStatuses(),
       onOpenDm: (userId) => this.dm.open(userId),
-      onChange: () => this.chat?.setMentionNames(this.members.list().map((m) => m.user_name)),
+      onChange: () => {
+        this.chat?.setMentionNames(this.members.list().map((m) => m.user_name));
+        this.moderation.update();
+      },
+      decorate: (node, member) => this.moderation.decorateMember(node, member),
     });
     this.sync = new SyncChannel({
       ...common,
@@ -110,6 +132,12 @@ export class RoomSession {
         }),
     });
     const refreshMembers = () => this.members.refresh();
+    // About us: our sockets are closing (4003), and the list would only be refused (403).
+    const othersChanged = (event) => event.user_id !== session.user_id && refreshMembers();
+    const bansChanged = (event) => {
+      othersChanged(event);
+      this.moderation.bansChanged();
+    };
     this.events = new RoomEvents({
       ...common,
       handlers: {
@@ -119,14 +147,19 @@ export class RoomSession {
           onRenamed?.();
         },
         "role-changed": refreshMembers,
-        "member-kicked": refreshMembers,
-        "member-banned": refreshMembers,
-        "member-left": refreshMembers,
+        "ownership-transferred": () => onRenamed?.(),
+        "member-kicked": othersChanged,
+        "member-banned": bansChanged,
+        "member-unbanned": bansChanged,
+        "member-muted": refreshMembers,
+        "member-unmuted": refreshMembers,
+        "member-left": othersChanged,
       },
     });
     this.chat = new RoomChat({
       ...common,
       validator,
+      decorateMessage: (node, message, own) => this.moderation.decorateMessage(node, message, own),
       onTyping: () => this.members.noteTyping(),
       onStoppedTyping: () => this.members.noteStoppedTyping(),
       getMembers: () => this.members.list(),
@@ -150,6 +183,7 @@ export class RoomSession {
   setName(name) {
     this.#name = name || "";
     this.#ui.title.textContent = name || "Room";
+    this.moderation?.update();
     setBaseTitle(name ? `${name} · pykcworkshop chat` : "pykcworkshop chat");
   }
 
@@ -173,6 +207,7 @@ export class RoomSession {
     this.members.close();
     this.sync.close();
     this.events.close();
+    this.moderation.close();
     const ui = this.#ui;
     delete ui.roomView.dataset.roomHash;
     delete ui.share.dataset.shareUrl;
