@@ -35,6 +35,7 @@ from pykcworkshop.chat.db.reads import (
     advance_read_position,
     member_names,
     message_in_room,
+    replace_mentions,
     unread_counts,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "message_in_room",
     "models",
     "moderation",
+    "replace_mentions",
     "replace_token",
     "room_exists",
     "room_name_owned",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarSelect, Select, func, literal, select, tuple_, update
+from sqlalchemy import ScalarSelect, Select, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, UNREAD_COUNT_CAP
@@ -137,3 +137,11 @@ def add_mentions(session: AsyncSession, *, message_id: int, room_id: str, user_i
     session.add_all(
         MessageMention(message_id=message_id, user_id=user_id, room_id=room_id) for user_id in user_ids
     )
+
+
+async def replace_mentions(
+    session: AsyncSession, *, message_id: int, room_id: str, user_ids: Iterable[int]
+) -> None:
+    """Make ``user_ids`` the only users the message ``message_id`` mentions (after an edit)."""
+    await session.execute(delete(MessageMention).where(MessageMention.message_id == message_id))
+    add_mentions(session, message_id=message_id, room_id=room_id, user_ids=user_ids)
