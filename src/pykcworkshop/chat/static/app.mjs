@@ -18,6 +18,7 @@
 //   rooms         rooms sidebar, create, join     room          one open room, wired
 //   auth          sign up, key dialog, log in     layout        drawers on small screens
 //   unread        server unread counts, events   divider       the "New messages" divider
+//   message-edit  editing own messages, (edited)  message-list-parts  the pill, midnight, trimming
 //   app           this file
 //
 // Stable hooks for end-to-end tests (ids unless noted):
@@ -52,6 +53,11 @@
 //                (<a>), [data-testid=inline-code], [data-testid=code-block] (data-lang
 //                when given; the code in its "pre code", a [data-testid=code-copy]
 //                button, data-copied="true" for a moment after copying).
+//                An edited message has [data-testid=message-edited] ("(edited)", beside
+//                the time; title "Edited <full date>"). One's own stored messages have a
+//                [data-testid=message-edit] button ("Edit"); while editing, the content
+//                is hidden and [data-testid=message-editor] (a textarea) holds the text:
+//                Enter saves, Shift+Enter is a new line, Escape cancels.
 //                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
 //                text) go before the first message of each day. Mentions in the content
 //                are [data-testid=mention] spans (data-name: the member, data-me="true"
