@@ -62,17 +62,23 @@ async def test_the_author_edits_and_every_open_page_shows_it(browse: Browsing, s
         edited = message_with(shown, "the first draft, fixed")
         await expect(edited).to_have_count(1)
         await expect(edited.locator("[data-testid=message-edited]")).to_have_text("(edited)")
-        await expect(edited.locator("[data-testid=message-edited]")).to_have_attribute("title", re.compile(r"^Edited .+"))
+        await expect(edited.locator("[data-testid=message-edited]")).to_have_attribute(
+            "title", re.compile(r"^Edited .+")
+        )
         await expect(message_with(shown, "teh first draft")).to_have_count(0)
     # The reader's own message was not touched.
-    await expect(message_with(other, "not yours to edit").locator("[data-testid=message-edited]")).to_have_count(0)
+    await expect(
+        message_with(other, "not yours to edit").locator("[data-testid=message-edited]")
+    ).to_have_count(0)
 
     # After a reload, history shows the new text and the mark.
     await other.reload()
     await wait_live(other, room, reader)
     reloaded = message_with(other, "the first draft, fixed")
     await expect(reloaded.locator("[data-testid=message-edited]")).to_have_text("(edited)")
-    await expect(message_with(other, "not yours to edit").locator("[data-testid=message-edited]")).to_have_count(0)
+    await expect(
+        message_with(other, "not yours to edit").locator("[data-testid=message-edited]")
+    ).to_have_count(0)
 
 
 async def test_a_refused_edit_shows_the_servers_reason(browse: Browsing, seed: Seeder, api) -> None:
@@ -82,7 +88,9 @@ async def test_a_refused_edit_shows_the_servers_reason(browse: Browsing, seed: S
     browse.watch(page).allow_errors(r"status of 403")  # Chromium logs the refused request
     await wait_live(page, room, author)
     await send_message(page, "said before the mute")
-    muted = await api.post(f"/room/{room}/members/{author.id}/mute", json={"minutes": 5}, headers=bearer(owner))
+    muted = await api.post(
+        f"/room/{room}/members/{author.id}/mute", json={"minutes": 5}, headers=bearer(owner)
+    )
     assert muted.status_code == 200
     mine = message_with(page, "said before the mute")
     await mine.locator("[data-testid=message-edit]").click()
