@@ -48,17 +48,24 @@ def _system_user_id() -> ScalarSelect[int]:
     return select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)).scalar_subquery()
 
 
-def _newer(room: Any, message_id: Any, *, than: Any) -> ColumnElement[bool]:
+def _newer(room: Any, message_id: Any, *, than: Any, row_values: bool) -> ColumnElement[bool]:
     """The index entries ``(room, message_id)`` of ``room_members``' room past its read position.
 
-    Two row comparisons, ``> (room, last_read_id)`` and ``<= (room, max id)``, and no
-    ``room = ...`` beside them: they are exactly the start and the end of the index scan.
-    (bench/unread.py on PostgreSQL, a 1,000,000-message room read to the end: with a plain
-    ``room_id = ? AND id > ?`` the planner may walk another index, 0.6 s when it did; with
-    an equality on the room beside the row comparison, the btree scan started at the room's
-    first entry and stepped over all it had read, 50 ms; a three-column comparison that
-    starts with the user's id did not end at the room. Now 0.1 ms a room.)
+    Each database needs its own spelling to make this exactly the start and the end of
+    one index scan (bench/unread.py, a 1,000,000-message room read to the end; see
+    docs/performance.md, "Unread counts"):
+
+    - PostgreSQL (``row_values``): two row comparisons, ``> (room, last_read_id)`` and
+      ``<= (room, max id)``, and no ``room = ...`` beside them. With a plain
+      ``room_id = ? AND id > ?`` its planner may walk another index (0.6 s when it took the
+      mentions' primary key); with an equality on the room beside a row comparison, the
+      btree scan started at the room's first entry and stepped over all it had read (50 ms).
+    - SQLite: the plain ``room = ? AND message_id > ?``, which it seeks on both columns.
+      A row comparison against correlated columns only seeks on the room there, so it too
+      stepped over everything read.
     """
+    if not row_values:
+        return and_(room == than.room_id, message_id > than.last_read_id)
     position = tuple_(room, message_id)
     return and_(
         position > tuple_(than.room_id, than.last_read_id),
@@ -81,9 +88,10 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
     :data:`~pykcworkshop.chat.constants.UNREAD_COUNT_CAP` ("99+"). One query for all rooms.
     """
     member = room_members.c
+    row_values = session.get_bind().dialect.name == "postgresql"
     unread = _capped_count(
         select(ChatMessage.id).where(
-            _newer(ChatMessage.room_id, ChatMessage.id, than=member),
+            _newer(ChatMessage.room_id, ChatMessage.id, than=member, row_values=row_values),
             ChatMessage.author_id != user_id,
             ChatMessage.author_id != _system_user_id(),
         ),
@@ -94,7 +102,7 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
         select(MessageMention.message_id).where(
             # The user's id leads the index: an equality on it is the scan's prefix.
             MessageMention.user_id == user_id,
-            _newer(MessageMention.room_id, MessageMention.message_id, than=member),
+            _newer(MessageMention.room_id, MessageMention.message_id, than=member, row_values=row_values),
         ),
         MessageMention.user_id,
         MessageMention.room_id,
