@@ -14,8 +14,6 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import select
-
 from pykcworkshop.chat import db, room_events
 from pykcworkshop.chat.api.moderation import acting, forbidden, not_found
 from pykcworkshop.chat.backplane import broker
@@ -56,11 +54,7 @@ async def edit_message(
             raise forbidden(f"you are muted in this room until {until.astimezone(UTC).isoformat()}")
         if message.content == content:
             return stored_message_json(message)
-        before = set(
-            await act.session.scalars(
-                select(db.MessageMention.user_id).where(db.MessageMention.message_id == message_id)
-            )
-        )
+        before = await db.mentioned_users(act.session, message_id)
         after: set[int] = set()
         if "@" in content:  # as for a new message: the author never mentions themself
             after = mentioned_ids(content, await db.member_names(act.session, act.room.id)) - {user.user_id}

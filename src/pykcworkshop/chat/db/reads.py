@@ -171,6 +171,12 @@ def add_mentions(session: AsyncSession, *, message_id: int, room_id: str, user_i
     )
 
 
+async def mentioned_users(session: AsyncSession, message_id: int) -> set[int]:
+    """Return the ids of the users the stored message ``message_id`` mentions."""
+    query = select(MessageMention.user_id).where(MessageMention.message_id == message_id)
+    return set(await session.scalars(query))
+
+
 async def replace_mentions(
     session: AsyncSession, *, message_id: int, room_id: str, user_ids: Iterable[int]
 ) -> None:
