@@ -10,7 +10,8 @@ instead of the ``(room_id, id)`` index: seconds per query. Real data does not lo
 that.) Then it times
 ``db.unread_counts`` (one query for all joined rooms) with the reader's position at
 several places: far behind (counts capped at 100), 50 messages behind, and up to date.
-Prints p50, p99 and max over ``--runs`` calls each.
+Prints p50, p99 and max over ``--runs`` calls each, then the query's plan (PostgreSQL:
+``EXPLAIN (ANALYZE, BUFFERS)``; SQLite: ``EXPLAIN QUERY PLAN``).
 
     python bench/unread.py                                  # SQLite, 1,000,000 messages
     python bench/unread.py --pg postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
@@ -34,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "bench-unread")
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect  # noqa: E402
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from pykcworkshop.chat import db  # noqa: E402
@@ -145,7 +148,30 @@ async def run(url: str, args: argparse.Namespace) -> None:
         await position(reader, room, last_read)
         await timings(reader, 20)  # warm up
         report(label, *await timings(reader, args.runs), room)
+    await explain(reader, postgresql=url.startswith("postgresql"))
     await db.dispose()
+
+
+async def explain(reader: int, *, postgresql: bool) -> None:
+    """Print the plan of the counts query (the reader up to date): EXPLAIN ANALYZE on PostgreSQL."""
+    dialect = postgresql_dialect() if postgresql else sqlite_dialect()
+    async with db.get_session() as session:
+        statements = []
+        execute = session.execute
+
+        async def capture(statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+            return await execute(statement, *args, **kwargs)
+
+        session.execute = capture  # type: ignore[method-assign]
+        await db.unread_counts(session, reader)
+        session.execute = execute  # type: ignore[method-assign]
+        sql = str(statements[-1].compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgresql else "EXPLAIN QUERY PLAN "
+        rows = (await session.execute(text(prefix + sql))).all()
+    print("  plan:")
+    for row in rows:
+        print("    " + str(row[0] if postgresql else row[-1]))
 
 
 async def main() -> None:

@@ -45,6 +45,19 @@ test("normalizeMessage checks the shape and keeps an integer id", () => {
   assert.equal(normalizeMessage(null), null);
 });
 
+test("normalizeMessage keeps edited_at only when the server sent one", () => {
+  const good = {
+    user_name: "Ada",
+    user_id: 3,
+    content: "hi",
+    timestamp: "2024-07-01T12:30:05+00:00",
+  };
+  assert.equal(normalizeMessage(good).edited_at, null);
+  const edited = { ...good, edited_at: "2024-07-01T12:31:00+00:00" };
+  assert.equal(normalizeMessage(edited).edited_at, "2024-07-01T12:31:00+00:00");
+  assert.equal(normalizeMessage({ ...good, edited_at: 5 }).edited_at, null);
+});
+
 test("name and content rules mirror the server's", () => {
   assert.equal(nameProblem("  Ada  ", "user name"), "");
   assert.equal(nameProblem("   ", "user name"), "user name must not be empty");

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from pykcworkshop.chat.db.models import Base
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The newest revision: every upgrade ends there.
-HEAD = "0004"
+HEAD = "0005"
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -227,3 +228,54 @@ async def test_upgrade_to_read_positions_marks_existing_rooms_read(empty_db: str
     finally:
         await engine.dispose()
     assert sorted(tuple(row) for row in rows) == [("r1", 9), ("r2", 0)]
+
+
+#: A database as 0004 left it: as :data:`DATA_0001`, with name skeletons, roles, a read
+#: position and a mention.
+DATA_0004 = [
+    "INSERT INTO users (id, name, name_key, name_skeleton, login_key_hash)"
+    " VALUES (1, 'Ada', 'ada', 'ada', ''), (2, 'Bob', 'bob', 'bob', '')",
+    "INSERT INTO rooms (id, name, name_key, owner_id) VALUES ('r1', 'Room', 'room', 1)",
+    "INSERT INTO room_members (room_id, user_id, role, last_read_id) VALUES ('r1', 1, 'owner', 1), ('r1', 2, 'member', 0)",
+    "INSERT INTO chat_messages (id, author_id, room_id, content, timestamp)"
+    " VALUES (1, 2, 'r1', 'hello @Ada', '2024-05-01 12:00:00+00:00')",
+    "INSERT INTO message_mentions (message_id, user_id, room_id) VALUES (1, 1, 'r1')",
+]
+
+
+async def test_upgrade_from_0004_keeps_messages_unedited(empty_db: str) -> None:
+    """A 0004 database with messages, mentions and read positions upgrades to edits and back."""
+    config = alembic_config(empty_db)
+    await asyncio.to_thread(command.upgrade, config, "0004")
+    engine = create_async_engine(empty_db)
+    try:
+        async with engine.begin() as conn:
+            for statement in DATA_0004:
+                await conn.execute(text(statement))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            messages = (await conn.execute(text("SELECT id, content, edited_at FROM chat_messages"))).all()
+            mentions = (await conn.execute(text("SELECT message_id, user_id FROM message_mentions"))).all()
+            reads = (await conn.execute(text("SELECT user_id, last_read_id FROM room_members"))).all()
+        assert [tuple(row) for row in messages] == [(1, "hello @Ada", None)]
+        assert [tuple(row) for row in mentions] == [(1, 1)]
+        assert sorted(tuple(row) for row in reads) == [(1, 1), (2, 0)]
+        assert (await inspect_database(empty_db))[1:] == ([], HEAD)
+        # Edit the message (SQLite stores naive UTC text, PostgreSQL a timestamptz).
+        edited = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
+        at = edited if "postgresql" in empty_db else "2024-05-01 12:05:00"
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE chat_messages SET content = 'hello!', edited_at = :at WHERE id = 1"), {"at": at}
+            )
+        # And back: 0004's schema again, with the (edited) text kept.
+        await asyncio.to_thread(command.downgrade, config, "0004")
+        async with engine.connect() as conn:
+            assert (await conn.scalar(text("SELECT content FROM chat_messages"))) == "hello!"
+            columns = await conn.run_sync(
+                lambda sync: {column["name"] for column in inspect(sync).get_columns("chat_messages")}
+            )
+        assert "edited_at" not in columns
+    finally:
+        await engine.dispose()
+    assert (await inspect_database(empty_db))[2] == "0004"

@@ -31,6 +31,9 @@ MAX_REQUEST_BODY = 64 * 1024
 MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_SIZE
 #: Largest id the database can hold (a signed 64-bit integer); bigger ones cannot exist.
 MAX_DB_ID = 2**63 - 1
+#: Largest id a row of ours can have: the id columns are INTEGER, 32-bit on PostgreSQL
+#: (whose driver refuses a bigger parameter with an error rather than finding nothing).
+MAX_ROW_ID = 2**31 - 1
 
 #: Frames a websocket subscriber may have waiting before it is disconnected as too slow.
 SUBSCRIBER_QUEUE_SIZE = 256

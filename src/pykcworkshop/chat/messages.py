@@ -22,9 +22,18 @@ from pykcworkshop.utils import now
 
 
 def message_json(
-    *, message_id: int | None, user_id: int, user_name: str, content: str, timestamp: datetime
+    *,
+    message_id: int | None,
+    user_id: int,
+    user_name: str,
+    content: str,
+    timestamp: datetime,
+    edited_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Return a message object in the shape clients receive; ``id`` only when stored.
+
+    ``edited_at`` only for an edited message: an unedited one keeps exactly the keys it
+    always had (the workshop sockets' frames do not change).
 
     >>> message_json(message_id=None, user_id=3, user_name="Ada", content="hi",
     ...              timestamp=datetime(2024, 5, 1, 12, tzinfo=UTC))
@@ -38,6 +47,8 @@ def message_json(
     }
     if message_id is not None:
         body["id"] = message_id
+    if edited_at is not None:
+        body["edited_at"] = edited_at.astimezone(UTC).isoformat()
     return body
 
 
@@ -49,6 +60,7 @@ def stored_message_json(message: db.ChatMessage) -> dict[str, Any]:
         user_name=message.author.name,
         content=message.content,
         timestamp=message.timestamp,
+        edited_at=message.edited_at,
     )
 
 
@@ -61,6 +73,7 @@ def history_json(rows: list[db.MessageRow]) -> list[dict[str, Any]]:
             user_name=row.author_name,
             content=row.content,
             timestamp=row.timestamp,
+            edited_at=row.edited_at,
         )
         for row in rows
     ]

@@ -5,7 +5,8 @@
 - **moderator**: kick, ban, unban, mute and unmute members, delete any message of the room,
   see the ban list. Acts only on members ranked below them (never on the owner or another
   moderator).
-- **member**: delete their own messages, leave the room.
+- **member**: edit and delete their own messages, leave the room. Nobody edits another's
+  message, not even the owner.
 
 >>> allowed("moderator", "ban"), allowed("member", "ban"), allowed("owner", "rename")
 (True, False, True)
@@ -32,6 +33,7 @@ Action = Literal[
     "leave",
     "delete-any-message",
     "delete-own-message",
+    "edit-own-message",
     "list-bans",
 ]
 
@@ -51,6 +53,7 @@ _LOWEST: dict[Action, Role] = {
     "delete-room": "owner",
     "leave": "member",
     "delete-own-message": "member",
+    "edit-own-message": "member",
 }
 #: Roles an owner may give with "set-role" (ownership moves only with "transfer").
 ASSIGNABLE_ROLES: tuple[Role, ...] = ("moderator", "member")

@@ -12,12 +12,14 @@ and their other keys (``by_id``/``by_name``: who did it; ``user_id``/``user_name
 - ``member-muted``: ``user_id``, ``user_name``, ``until`` (ISO 8601 UTC), ``by_id``, ``by_name``
 - ``member-unmuted``: ``user_id``, ``user_name``, ``by_id``, ``by_name``
 - ``message-deleted``: ``message_id``, ``by_id``, ``by_name``
+- ``message-edited``: ``message_id``, ``content`` (the new text), ``edited_at`` (ISO 8601
+  UTC), ``by_id``, ``by_name`` (the author: only they edit)
 - ``room-renamed``: ``room_name``, ``by_id``, ``by_name``
 - ``room-deleted``: ``by_id``, ``by_name``
 - ``member-left``: ``user_id``, ``user_name``
 - ``ownership-transferred``: ``user_id``, ``user_name`` (the new owner), ``by_id``, ``by_name``
 
-To add an event (message edits, read state), add its type here and publish it with
+To add an event (read state, say), add its type here and publish it with
 :func:`publish`.
 """
 
@@ -40,6 +42,7 @@ EVENT_TYPES = frozenset(
         "member-muted",
         "member-unmuted",
         "message-deleted",
+        "message-edited",
         "room-renamed",
         "room-deleted",
         "member-left",

@@ -33,7 +33,7 @@ from pykcworkshop.chat.db.moderation import Membership, Role
 from pykcworkshop.chat.messages import stored_message_json
 from pykcworkshop.chat.moderation import Action, allowed, is_moderator, outranks
 from pykcworkshop.chat.tokens import UserTokenClaims
-from pykcworkshop.chat.validation import name_key
+from pykcworkshop.chat.validation import is_room_hash, name_key
 from pykcworkshop.problems import ProblemError
 from pykcworkshop.utils import now
 
@@ -86,8 +86,9 @@ def bad_input(detail: str) -> ProblemError:
 
 
 async def room_of(session: AsyncSession, room_hash: str) -> db.Room:
-    """Return the room, or raise 404."""
-    room = await session.get(db.Room, room_hash)
+    """Return the room, or raise 404 (without a query for a hash no room can have)."""
+    # PostgreSQL refuses text holding NUL with an error, e.g. a "%00" in the path.
+    room = await session.get(db.Room, room_hash) if is_room_hash(room_hash) else None
     if room is None:
         raise not_found("no room with this hash exists")
     return room

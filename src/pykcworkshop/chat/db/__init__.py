@@ -34,7 +34,9 @@ from pykcworkshop.chat.db.reads import (
     add_mentions,
     advance_read_position,
     member_names,
+    mentioned_users,
     message_in_room,
+    replace_mentions,
     unread_counts,
 )
 
@@ -70,9 +72,11 @@ __all__ = [
     "join_room",
     "login",
     "member_names",
+    "mentioned_users",
     "message_in_room",
     "models",
     "moderation",
+    "replace_mentions",
     "replace_token",
     "room_exists",
     "room_name_owned",

@@ -155,6 +155,8 @@ class ChatMessage(Base):
     room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
     content: Mapped[str] = mapped_column(String(MAX_CONTENT_LENGTH))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: When its author last edited the text (aware UTC); None: never edited.
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     #: Soft deletion: when and by whom; history and chat-history leave deleted messages out.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     deleted_by: Mapped[int | None] = mapped_column(

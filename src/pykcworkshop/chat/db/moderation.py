@@ -1,4 +1,4 @@
-"""Queries of room moderation: roles, mutes, bans, removing members, deleting messages and rooms.
+"""Queries of room moderation: roles, mutes, bans, removing members, editing and deleting messages, rooms.
 
 Like :mod:`.queries`, helpers take an ``AsyncSession`` first and leave the commit to the
 caller. Who may do what is decided above this layer (:mod:`pykcworkshop.chat.moderation`).
@@ -171,6 +171,13 @@ async def delete_message(session: AsyncSession, message: ChatMessage, *, by_id: 
     """Mark ``message`` deleted by ``by_id`` now; history no longer returns it."""
     message.deleted_at = now()
     message.deleted_by = by_id
+    await session.flush()
+
+
+async def edit_message(session: AsyncSession, message: ChatMessage, content: str) -> None:
+    """Replace ``message``'s text with ``content`` and mark it edited now."""
+    message.content = content
+    message.edited_at = now()
     await session.flush()
 
 

@@ -42,6 +42,8 @@ class MessageRow(NamedTuple):
     content: str
     #: Aware UTC.
     timestamp: datetime
+    #: When the author last edited it (aware UTC), or None.
+    edited_at: datetime | None = None
 
 
 async def create_user(
@@ -264,7 +266,14 @@ async def get_history(
         row, cursor = tuple_(ChatMessage.timestamp, ChatMessage.id), tuple_(cursor_ts, cursor_id)
         boundary = row > cursor if newer else row < cursor
     query = (
-        select(ChatMessage.id, ChatMessage.author_id, User.name, ChatMessage.content, ChatMessage.timestamp)
+        select(
+            ChatMessage.id,
+            ChatMessage.author_id,
+            User.name,
+            ChatMessage.content,
+            ChatMessage.timestamp,
+            ChatMessage.edited_at,
+        )
         .join(User, User.id == ChatMessage.author_id)
         .where(ChatMessage.room_id == room_id, ChatMessage.deleted_at.is_(None), boundary)
         .order_by(*(order if newer else (column.desc() for column in order)))

@@ -13,7 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarSelect, Select, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pykcworkshop.chat.constants import SYSTEM_USER_NAME, UNREAD_COUNT_CAP
@@ -37,6 +48,31 @@ def _system_user_id() -> ScalarSelect[int]:
     return select(User.id).where(User.name_key == name_key(SYSTEM_USER_NAME)).scalar_subquery()
 
 
+def _newer(room: Any, message_id: Any, *, than: Any, row_values: bool) -> ColumnElement[bool]:
+    """The index entries ``(room, message_id)`` of ``room_members``' room past its read position.
+
+    Each database needs its own spelling to make this exactly the start and the end of
+    one index scan (bench/unread.py, a 1,000,000-message room read to the end; see
+    docs/performance.md, "Unread counts"):
+
+    - PostgreSQL (``row_values``): two row comparisons, ``> (room, last_read_id)`` and
+      ``<= (room, max id)``, and no ``room = ...`` beside them. With a plain
+      ``room_id = ? AND id > ?`` its planner may walk another index (0.6 s when it took the
+      mentions' primary key); with an equality on the room beside a row comparison, the
+      btree scan started at the room's first entry and stepped over all it had read (50 ms).
+    - SQLite: the plain ``room = ? AND message_id > ?``, which it seeks on both columns.
+      A row comparison against correlated columns only seeks on the room there, so it too
+      stepped over everything read.
+    """
+    if not row_values:
+        return and_(room == than.room_id, message_id > than.last_read_id)
+    position = tuple_(room, message_id)
+    return and_(
+        position > tuple_(than.room_id, than.last_read_id),
+        position <= tuple_(than.room_id, literal(_MAX_INTEGER)),
+    )
+
+
 def _capped_count(rows: Select[Any], *order: Any) -> ScalarSelect[int]:
     # COUNT over a LIMITed subquery: the scan stops after UNREAD_COUNT_CAP index entries.
     # Ordered as the index is, so the planner walks that index rather than another one.
@@ -52,13 +88,10 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
     :data:`~pykcworkshop.chat.constants.UNREAD_COUNT_CAP` ("99+"). One query for all rooms.
     """
     member = room_members.c
+    row_values = session.get_bind().dialect.name == "postgresql"
     unread = _capped_count(
         select(ChatMessage.id).where(
-            ChatMessage.room_id == member.room_id,
-            # A row comparison, not "id > last_read_id": only the (room_id, id) index can
-            # serve it, and PostgreSQL's planner otherwise walks the primary key instead
-            # for correlated rows (bench/unread.py: ~10 ms a room rather than ~0.3 ms).
-            tuple_(ChatMessage.room_id, ChatMessage.id) > tuple_(member.room_id, member.last_read_id),
+            _newer(ChatMessage.room_id, ChatMessage.id, than=member, row_values=row_values),
             ChatMessage.author_id != user_id,
             ChatMessage.author_id != _system_user_id(),
         ),
@@ -67,10 +100,9 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
     )
     mentions = _capped_count(
         select(MessageMention.message_id).where(
+            # The user's id leads the index: an equality on it is the scan's prefix.
             MessageMention.user_id == user_id,
-            MessageMention.room_id == member.room_id,
-            tuple_(MessageMention.user_id, MessageMention.room_id, MessageMention.message_id)
-            > tuple_(literal(user_id), member.room_id, member.last_read_id),
+            _newer(MessageMention.room_id, MessageMention.message_id, than=member, row_values=row_values),
         ),
         MessageMention.user_id,
         MessageMention.room_id,
@@ -137,3 +169,17 @@ def add_mentions(session: AsyncSession, *, message_id: int, room_id: str, user_i
     session.add_all(
         MessageMention(message_id=message_id, user_id=user_id, room_id=room_id) for user_id in user_ids
     )
+
+
+async def mentioned_users(session: AsyncSession, message_id: int) -> set[int]:
+    """Return the ids of the users the stored message ``message_id`` mentions."""
+    query = select(MessageMention.user_id).where(MessageMention.message_id == message_id)
+    return set(await session.scalars(query))
+
+
+async def replace_mentions(
+    session: AsyncSession, *, message_id: int, room_id: str, user_ids: Iterable[int]
+) -> None:
+    """Make ``user_ids`` the only users the message ``message_id`` mentions (after an edit)."""
+    await session.execute(delete(MessageMention).where(MessageMention.message_id == message_id))
+    add_mentions(session, message_id=message_id, room_id=room_id, user_ids=user_ids)

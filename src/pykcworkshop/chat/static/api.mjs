@@ -131,6 +131,10 @@ export const unreadCounts = () => request("GET", "/user/rooms/unread");
 export const markRead = (roomHash, messageId) =>
   request("PUT", `/room/${seg(roomHash)}/read`, { body: { message_id: messageId } });
 
+/** PATCH /room/<hash>/messages/<id> {content} → the edited message object (with edited_at) */
+export const editMessage = (roomHash, messageId, content) =>
+  request("PATCH", `/room/${seg(roomHash)}/messages/${seg(messageId)}`, { body: { content } });
+
 /** GET /room/<hash>/members → [{user_name, user_id, role, muted_until (moderators only)}] */
 export const roomMembers = (roomHash) => request("GET", `/room/${seg(roomHash)}/members`);
 

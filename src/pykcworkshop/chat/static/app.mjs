@@ -21,7 +21,8 @@
 //   room-events   moderation events of a room    moderation    menus, Delete, settings, wired
 //   permissions   who may do what (pure)         dialogs       confirm and ban dialogs
 //   member-menu   a member's actions menu        message-actions  Delete on messages
-//   room-settings rename, bans, leave, delete    app           this file
+//   room-settings rename, bans, leave, delete    message-edit  editing own messages, (edited)
+//   message-list-parts  the pill, midnight, trimming         app   this file
 //
 // Stable hooks for end-to-end tests (ids unless noted):
 //   Signed out   #auth-view, #signup-name, #signup-submit, #signup-reason,
@@ -64,6 +65,11 @@
 //                button, data-copied="true" for a moment after copying).
 //                [data-testid=message-delete] (a button, shown on own messages, and on
 //                all for moderators and the owner).
+//                An edited message has [data-testid=message-edited] ("(edited)", beside
+//                the time; title "Edited <full date>"). One's own stored messages have a
+//                [data-testid=message-edit] button ("Edit"); while editing, the content
+//                is hidden and [data-testid=message-editor] (a textarea) holds the text:
+//                Enter saves, Shift+Enter is a new line, Escape cancels.
 //                [data-testid=day-separator] items (data-day="YYYY-MM-DD", the label as
 //                text) go before the first message of each day. Mentions in the content
 //                are [data-testid=mention] spans (data-name: the member, data-me="true"

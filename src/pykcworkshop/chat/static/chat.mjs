@@ -1,7 +1,8 @@
 // The open room's conversation: the live /chat-message socket and its message list, the
-// composer (composer.mjs), and paging through /chat-history (paging.mjs): back when the
-// reader scrolls up, forward again after the bounded list dropped the newest messages, and
-// catching up on what was missed while the connection was down.
+// composer (composer.mjs), editing one's own messages (message-edit.mjs), and paging
+// through /chat-history (paging.mjs): back when the reader scrolls up, forward again after
+// the bounded list dropped the newest messages, and catching up on what was missed while
+// the connection was down.
 
 import { Composer } from "./composer.mjs";
 import { MAX_RENDERED_MESSAGES } from "./constants.mjs";
@@ -9,6 +10,7 @@ import { placeDivider } from "./divider.mjs";
 import { byId } from "./dom.mjs";
 import { HistoryClient } from "./history.mjs";
 import { normalizeMessage } from "./message-data.mjs";
+import { bindMessageEdits } from "./message-edit.mjs";
 import { MessageList } from "./messages.mjs";
 import { ConversationPager } from "./paging.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
@@ -126,6 +128,12 @@ export class RoomChat {
 
     // Reading: the bottom of the list in view while the tab is visible and focused.
     const { signal } = this.#abort;
+    bindMessageEdits(this.#ui.list, {
+      roomHash,
+      getMessage: (id) => this.#list.messages().find((message) => message.id === id) ?? null,
+      onEdited: (message) => this.applyEdit({ message_id: message.id, ...message }),
+      signal,
+    });
     const reading = () => this.#noteReading();
     this.#ui.scroller.addEventListener("scroll", reading, { passive: true, signal });
     window.addEventListener("focus", reading, { signal });
@@ -164,6 +172,12 @@ export class RoomChat {
   /** A message was deleted: it disappears from the view. */
   removeMessage(id) {
     this.#list.remove(id);
+  }
+
+  /** A message was edited (a message-edited event, or our own edit's answer): show the new text. */
+  applyEdit({ message_id, content, edited_at }) {
+    if (!Number.isInteger(message_id) || typeof content !== "string") return;
+    this.#list.update(message_id, { content, edited_at: edited_at ?? null });
   }
 
   focusComposer() {

@@ -43,6 +43,8 @@ export function normalizeMessage(raw) {
     content,
     timestamp,
     id,
+    // Only on a message its author edited (ISO 8601), else null.
+    edited_at: typeof raw.edited_at === "string" ? raw.edited_at : null,
     ms: time.ms,
     micros: time.micros,
   };

@@ -4,6 +4,7 @@
 
 import { copyText } from "./clipboard.mjs";
 import { el } from "./dom.mjs";
+import { editedMark, ownMessageActions } from "./message-edit.mjs";
 import { tokenize } from "./richtext.mjs";
 import { dayLabel, formatClock, formatFullDate, layoutTimeline } from "./timeline.mjs";
 import { toast } from "./toast.mjs";
@@ -142,7 +143,7 @@ export function messageNode(message, own, mentions) {
       dataset: { testid: "message-author" },
       text: message.user_name,
     });
-    node.append(el("div", { class: "msg-meta" }, [author, time]));
+    node.append(el("div", { class: "msg-meta" }, [author, time, ...editedMark(message)]));
     const mentionsMe = own ? null : content.querySelector('[data-testid=mention][data-me="true"]');
     if (mentionsMe) {
       node.classList.add("msg-mention");
@@ -150,7 +151,7 @@ export function messageNode(message, own, mentions) {
       // Not only a colour: the accent bar shows it, and screen readers hear it.
       node.append(el("span", { class: "sr-only", text: "mentions you" }));
     }
-    node.append(content);
+    node.append(content, ...(own ? ownMessageActions(message) : []));
   }
   return node;
 }

@@ -27,7 +27,7 @@ import {
 } from "./message-data.mjs";
 import { bindCodeCopy, layOutDays, messageNode } from "./message-node.mjs";
 import { mentionCandidates } from "./mentions.mjs";
-import { msUntilNextDay } from "./timeline.mjs";
+import { atEveryNewDay, showPill, trimSide } from "./message-list-parts.mjs";
 
 /** Live messages held back at most while the newest ones are not shown (the newest win). */
 const MAX_HELD = 100;
@@ -56,7 +56,6 @@ export class MessageList {
   #unseen = 0;
   #gapAfter = false; // newer messages exist that are not in the list (dropped by the bound)
   #held = []; // live messages that arrived during the gap, oldest first
-  #dayTimer = null;
   #abort = new AbortController();
 
   /**
@@ -112,7 +111,12 @@ export class MessageList {
     });
     pill?.addEventListener("click", () => this.scrollToBottom(), { signal });
     bindCodeCopy(list, signal);
-    this.#scheduleDayChange();
+    // Relabel the separators at midnight ("Today" becomes "Yesterday").
+    atEveryNewDay(() => {
+      const anchor = scrollAnchor(this.#scroller, this.#items);
+      layOutDays(this.#list, this.#items, new Date());
+      restoreScrollAnchor(this.#scroller, anchor);
+    }, signal);
     this.reset();
   }
 
@@ -144,6 +148,22 @@ export class MessageList {
     item.separator?.remove();
     this.#index.delete(item);
     layOutDays(this.#list, this.#items, new Date());
+    return true;
+  }
+
+  /** Show the new text of the message with `id` (it was edited); true if it was shown. */
+  update(id, { content, edited_at }) {
+    const edit = (message) => Object.assign(message, { content, edited_at });
+    this.#held.filter((message) => message.id === id).forEach(edit);
+    const item = this.#items.find((entry) => entry.id === id);
+    if (!item) return false;
+    edit(item);
+    // Its height may change: keep the bottom, or what the reader is looking at, in place.
+    const atBottom = !this.#gapAfter && this.isAtBottom();
+    const anchor = scrollAnchor(this.#scroller, this.#items);
+    this.#redraw(item);
+    if (atBottom) this.#scrollToEnd();
+    else restoreScrollAnchor(this.#scroller, anchor);
     return true;
   }
 
@@ -209,12 +229,7 @@ export class MessageList {
     this.#mentionNames = next;
     const atBottom = !this.#gapAfter && this.isAtBottom();
     const anchor = scrollAnchor(this.#scroller, this.#items);
-    for (const item of this.#items) {
-      const node = this.#render(item);
-      node.dataset.continued = String(item.continued);
-      item.node.replaceWith(node);
-      item.node = node;
-    }
+    for (const item of this.#items) this.#redraw(item);
     if (atBottom) this.#scrollToEnd();
     else restoreScrollAnchor(this.#scroller, anchor);
   }
@@ -241,7 +256,6 @@ export class MessageList {
   /** Stop listening to the page and empty the list. */
   destroy() {
     this.#abort.abort();
-    clearTimeout(this.#dayTimer);
     this.reset();
   }
 
@@ -271,7 +285,7 @@ export class MessageList {
       position === "initial" ||
       ((position === "live" || position === "newer" || position === "held") &&
         (wasAtBottom || own));
-    this.#trim(this.#trimSide(position, follow, before));
+    this.#trim(trimSide(position, follow, before));
     layOutDays(this.#list, this.#items, new Date());
 
     if (follow) {
@@ -300,13 +314,6 @@ export class MessageList {
     this.#updatePill();
   }
 
-  /** Which end to drop messages from, when over the bound: the one away from the reader. */
-  #trimSide(position, follow, { above, below }) {
-    if (position === "older") return "newest";
-    if (position === "forward" || follow) return "oldest";
-    return above > below ? "oldest" : "newest";
-  }
-
   #trim(side) {
     const excess = this.#items.length - this.#maxMessages;
     if (excess <= 0) return;
@@ -318,17 +325,6 @@ export class MessageList {
     }
     if (side === "newest") this.#gapAfter = true;
     else this.#onTrimmed?.("older");
-  }
-
-  /** Relabel the separators at midnight ("Today" becomes "Yesterday"). */
-  #scheduleDayChange() {
-    this.#dayTimer = setTimeout(() => {
-      if (this.#abort.signal.aborted) return;
-      const anchor = scrollAnchor(this.#scroller, this.#items);
-      layOutDays(this.#list, this.#items, new Date());
-      restoreScrollAnchor(this.#scroller, anchor);
-      this.#scheduleDayChange();
-    }, msUntilNextDay() + 1000);
   }
 
   #scrollToEnd() {
@@ -365,6 +361,13 @@ export class MessageList {
     return node;
   }
 
+  #redraw(item) {
+    const node = this.#render(item);
+    node.dataset.continued = String(item.continued);
+    item.node.replaceWith(node);
+    item.node = node;
+  }
+
   #scrolled() {
     if (this.#unseen > 0 && !this.#gapAfter && this.isAtBottom()) {
       this.#unseen = 0;
@@ -377,12 +380,6 @@ export class MessageList {
   }
 
   #updatePill() {
-    if (!this.#pill) return;
-    // During a gap the pill also offers the way back to the latest messages.
-    this.#pill.hidden = this.#unseen === 0 && !(this.#gapAfter && this.#onJumpToLatest);
-    let label = "Jump to latest ↓";
-    if (this.#unseen === 1) label = "1 new message ↓";
-    else if (this.#unseen > 1) label = `${this.#unseen} new messages ↓`;
-    this.#pill.textContent = label;
+    showPill(this.#pill, this.#unseen, this.#gapAfter && this.#onJumpToLatest !== null);
   }
 }

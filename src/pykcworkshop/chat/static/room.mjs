@@ -142,6 +142,7 @@ export class RoomSession {
       ...common,
       handlers: {
         "message-deleted": (event) => this.chat.removeMessage(event.message_id),
+        "message-edited": (event) => this.chat.applyEdit(event),
         "room-renamed": (event) => {
           this.setName(event.room_name);
           onRenamed?.();

@@ -6,6 +6,8 @@
 //                                               → count it here, no request (one event per
 //                                                 message; fetching on each would cost every
 //                                                 member a request per message)
+//   {"type": "mentions-changed", room_hash, id}  an edit changed whom a message mentions
+//                                               → fetch the counts again (debounced)
 // Counts are fetched again whenever the socket (re)opens, so a missed event never lasts.
 // The socket hears the rooms joined when it opened: setRooms() reopens it when they change.
 // markRead() advances the read position (PUT /room/<hash>/read), debounced; the answer
@@ -182,7 +184,7 @@ export class UnreadCounts {
   /** An event of the /user/events socket (see the top of this file). */
   receive(event) {
     if (!event || typeof event.room_hash !== "string") return;
-    if (event.type === "read") {
+    if (event.type === "read" || event.type === "mentions-changed") {
       clearTimeout(this.#refetchTimer);
       this.#refetchTimer = setTimeout(() => this.refresh(), REFETCH_DELAY_MS);
     } else if (event.type === "message" && Number.isInteger(event.id)) {

@@ -1,4 +1,4 @@
-"""HTTP API v1, moderation: roles, kicks, bans, mutes, deleting messages, renaming, leaving.
+"""HTTP API v1, moderation: roles, kicks, bans, mutes, editing and deleting messages, renaming, leaving.
 
 Same rules as :mod:`.v1` (``X-CSRF-TOKEN`` on every request, a bearer on every route here,
 problem+json errors). The routes parse the request and call :mod:`pykcworkshop.chat.api.moderation`,
@@ -14,7 +14,7 @@ from typing import Any
 
 from quart import Blueprint, Response, jsonify
 
-from pykcworkshop.chat.api import moderation
+from pykcworkshop.chat.api import edits, moderation
 from pykcworkshop.chat.api.http.helpers import (
     bad_request,
     check_csrf,
@@ -22,7 +22,8 @@ from pykcworkshop.chat.api.http.helpers import (
     json_object,
     require_user,
 )
-from pykcworkshop.chat.constants import MAX_BAN_REASON_LENGTH, MAX_DB_ID, MAX_MUTE_MINUTES
+from pykcworkshop.chat.constants import MAX_BAN_REASON_LENGTH, MAX_MUTE_MINUTES, MAX_ROW_ID
+from pykcworkshop.chat.messages import message_content_problem
 from pykcworkshop.chat.moderation import ASSIGNABLE_ROLES
 from pykcworkshop.chat.validation import name_problem
 
@@ -36,7 +37,7 @@ def path_id(value: str, what: str) -> int:
     >>> path_id("42", "user")
     42
     """
-    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_DB_ID:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ROW_ID:
         raise moderation.not_found(f"no {what} has this id")
     return int(value)
 
@@ -166,3 +167,21 @@ async def delete_message(room_hash: str, message_id: str) -> Response:
     """Delete a message: your own, or (moderators, owner) any of the room."""
     await moderation.delete_message(current_user(), room_hash, path_id(message_id, "message"))
     return _no_content()
+
+
+@bp.patch("/room/<room_hash>/messages/<message_id>")
+@require_user
+async def edit_message(room_hash: str, message_id: str) -> Response:
+    """Replace the text of your own message: ``{"content": str}``; answer its message object.
+
+    The chat-message rules apply (a string of at most 512 characters, no NUL); blank text
+    is refused, as deleting is its own route. Only the author may edit, and not while muted.
+    """
+    content = (await json_object()).get("content")
+    if problem := message_content_problem(content):
+        raise bad_request(problem)
+    assert isinstance(content, str)
+    if not content.strip():
+        raise bad_request("content must not be empty (delete the message instead)")
+    target = path_id(message_id, "message")
+    return jsonify(await edits.edit_message(current_user(), room_hash, target, content))

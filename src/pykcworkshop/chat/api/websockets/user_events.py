@@ -1,7 +1,7 @@
 """The per-user events socket, ``/chat/api/v1/user/events``: one user's tabs kept in step.
 
 Not one of the six workshop sockets (those live in :mod:`.v1`); the frontend opens one per
-tab. It carries two kinds of events, serialized once per publish:
+tab. It carries these events, serialized once per publish:
 
 - ``{"type": "read", "room_hash", "last_read_id"}`` on the user's own channel, when any of
   their tabs or devices moved their read position forward (``PUT /room/<hash>/read``);
@@ -10,6 +10,9 @@ tab. It carries two kinds of events, serialized once per publish:
   arrived (no content). The client counts it as unread unless it wrote it, as a mention if
   its id is in ``mentions``, and fetches ``GET /user/rooms/unread`` again when it
   (re)connects or joins a room.
+- ``{"type": "mentions-changed", "room_hash", "id"}`` on the same activity channel: an
+  edit changed whom message ``id`` mentions (:mod:`pykcworkshop.chat.api.edits`); the
+  client fetches its counts again.
 
 Why this shape: a server-side "your counts changed" nudge per member would cost one
 publish per member per message (a thousand in a 1,000-member room); here every message
