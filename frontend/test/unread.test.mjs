@@ -1,5 +1,5 @@
 // Unit tests for unread.mjs's pure helpers (badge text, counting an event, reading the
-// server's rows), its refetch rule for events that race a fetch, and divider.mjs's rule
+// server's rows), its rule for events that race a fetch, and divider.mjs's rule
 // for which message is unread.
 
 import assert from "node:assert/strict";
@@ -58,7 +58,10 @@ test("countsFrom keeps the well-formed rows", () => {
     null,
     { unread: 1, mentions: 0, last_read_id: 5 },
   ];
-  assert.deepEqual([...countsFrom(rows)], [["a", { unread: 1, mentions: 0, last_read_id: 5 }]]);
+  assert.deepEqual(
+    [...countsFrom(rows)],
+    [["a", { unread: 1, mentions: 0, last_read_id: 5, newest_id: 0 }]],
+  );
   assert.equal(countsFrom(null).size, 0);
 });
 
@@ -70,38 +73,54 @@ test("the divider's rule: others' messages after the position", () => {
   assert.equal(isUnreadNode({ own: "false", system: "false" }, 10), false);
 });
 
-test("a message event during a fetch of the counts fetches them again", async () => {
-  // The answer of a fetch under way may or may not count the message: ask once more.
+/** Stub fetch: each request waits until the test answers it with (unread, newest_id). */
+function stubServer() {
   globalThis.document = { querySelector: () => null };
   setTokenProvider(() => "token");
   const answers = [];
   globalThis.fetch = () =>
     new Promise((resolve) => {
-      answers.push((unread) =>
+      answers.push((unread, newest) =>
         resolve(
-          Response.json([{ room_hash: "a", unread, mentions: 0, last_read_id: 5 }]),
+          Response.json([
+            { room_hash: "a", unread, mentions: 0, last_read_id: 5, newest_id: newest },
+          ]),
         ),
       );
     });
-  const seen = [];
-  const counts = new UnreadCounts({
-    session: { user_id: ME, user_token: "token" },
-    onChange: (all) => seen.push(all.get("a").unread),
+  return answers;
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve));
+
+for (const [when, unread, newest] of [
+  ["before the message was stored", 2, 5],
+  ["after the message was stored", 3, 6],
+]) {
+  test(`a message event during a fetch answered ${when} is counted once`, async () => {
+    const answers = stubServer();
+    const counts = new UnreadCounts({ session: { user_id: ME, user_token: "token" } });
+    try {
+      const fetched = counts.refresh();
+      await tick();
+      counts.receive({ type: "message", room_hash: "a", id: 6, user_id: 3, mentions: [] });
+      answers[0](unread, newest);
+      await fetched;
+      assert.equal(answers.length, 1);
+      assert.equal(counts.get("a").unread, 3);
+      // Later events count on top, once each.
+      counts.receive({ type: "message", room_hash: "a", id: 7, user_id: 3, mentions: [] });
+      assert.equal(counts.get("a").unread, 4);
+    } finally {
+      counts.close();
+      delete globalThis.fetch;
+      delete globalThis.document;
+    }
   });
-  try {
-    const first = counts.refresh();
-    await new Promise((resolve) => setTimeout(resolve));
-    counts.receive({ type: "message", room_hash: "a", id: 6, user_id: 3, mentions: [] });
-    answers[0](2); // computed before message 6 was stored
-    await new Promise((resolve) => setTimeout(resolve));
-    assert.equal(answers.length, 2);
-    answers[1](3);
-    await first;
-    assert.equal(counts.get("a").unread, 3);
-    assert.deepEqual(seen, [2, 3]);
-  } finally {
-    counts.close();
-    delete globalThis.fetch;
-    delete globalThis.document;
-  }
+}
+
+test("countMessage skips what the server's counts already include", () => {
+  const fresh = { unread: 3, mentions: 0, last_read_id: 5, newest_id: 6 };
+  assert.equal(countMessage(fresh, { id: 6, user_id: 3, mentions: [] }, ME), fresh);
+  assert.equal(countMessage(fresh, { id: 7, user_id: 3, mentions: [] }, ME).unread, 4);
 });

@@ -39,7 +39,9 @@ async def test_unread_lists_every_joined_room_with_counts(api, chat: Room, seed:
     last = await say(ws_url, chat, chat.owner, f"hi @{chat.member.name}")
     rows = await counts(api, chat.member)
     assert set(rows) == {chat.hash, other}
-    assert set(rows[chat.hash]) == {"room_hash", "unread", "mentions", "last_read_id"}
+    assert set(rows[chat.hash]) == {"room_hash", "unread", "mentions", "last_read_id", "newest_id"}
+    # The newest message the counts include: a client skips live events up to it.
+    assert rows[chat.hash]["newest_id"] == last
     assert (rows[chat.hash]["unread"], rows[chat.hash]["mentions"]) == (2, 1)
     assert (rows[other]["unread"], rows[other]["mentions"]) == (0, 0)
     assert rows[chat.hash]["last_read_id"] < last
@@ -58,11 +60,23 @@ async def test_mark_read_advances_and_answers_the_new_counts(api, chat: Room, ws
         f"/room/{chat.hash}/read", json={"message_id": first}, headers=bearer(chat.member)
     )
     assert response.status_code == 200
-    assert response.json() == {"room_hash": chat.hash, "unread": 1, "mentions": 1, "last_read_id": first}
+    assert response.json() == {
+        "room_hash": chat.hash,
+        "unread": 1,
+        "mentions": 1,
+        "last_read_id": first,
+        "newest_id": second,
+    }
     response = await api.put(
         f"/room/{chat.hash}/read", json={"message_id": second}, headers=bearer(chat.member)
     )
-    assert response.json() == {"room_hash": chat.hash, "unread": 0, "mentions": 0, "last_read_id": second}
+    assert response.json() == {
+        "room_hash": chat.hash,
+        "unread": 0,
+        "mentions": 0,
+        "last_read_id": second,
+        "newest_id": second,
+    }
 
 
 async def test_mark_read_never_moves_backwards(api, chat: Room, ws_url):

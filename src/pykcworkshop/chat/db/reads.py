@@ -42,6 +42,9 @@ class UnreadRow(NamedTuple):
     last_read_id: int
     unread: int
     mentions: int
+    #: The room's newest message id when the counts were taken (0: none): a client that
+    #: also counts live "message" events skips those at or below it, already counted here.
+    newest_id: int = 0
 
 
 def _system_user_id() -> ScalarSelect[int]:
@@ -85,7 +88,8 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
 
     ``unread`` counts messages newer than the read position, except the user's own and the
     System user's (joins); ``mentions`` those of them that mention the user. Both stop at
-    :data:`~pykcworkshop.chat.constants.UNREAD_COUNT_CAP` ("99+"). One query for all rooms.
+    :data:`~pykcworkshop.chat.constants.UNREAD_COUNT_CAP` ("99+"). ``newest_id`` is the
+    newest message of the room the counts include. One query for all rooms.
     """
     member = room_members.c
     row_values = session.get_bind().dialect.name == "postgresql"
@@ -108,7 +112,17 @@ async def unread_counts(session: AsyncSession, user_id: int, room_id: str | None
         MessageMention.room_id,
         MessageMention.message_id,
     )
-    query = select(member.room_id, member.last_read_id, unread, mentions).where(member.user_id == user_id)
+    # In the same statement, so the same snapshot as the counts; the (room_id, id) index's
+    # last entry of the room.
+    newest = (
+        select(func.coalesce(func.max(ChatMessage.id), 0))
+        .where(ChatMessage.room_id == member.room_id)
+        .correlate(room_members)
+        .scalar_subquery()
+    )
+    query = select(member.room_id, member.last_read_id, unread, mentions, newest).where(
+        member.user_id == user_id
+    )
     if room_id is not None:
         query = query.where(member.room_id == room_id)
     rows = (await session.execute(query.order_by(member.room_id))).all()

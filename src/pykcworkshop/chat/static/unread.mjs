@@ -28,11 +28,13 @@ export function countLabel(count) {
 }
 
 /**
- * A room's counts after a "message" event (pure): unchanged for our own messages and for
- * messages at or before the read position.
+ * A room's counts after a "message" event (pure): unchanged for our own messages, for
+ * messages at or before the read position, and for those the counts already include
+ * (at or before `newest_id`, the room's newest message when the server counted).
  */
 export function countMessage(counts, event, myId) {
   if (!counts || event.user_id === myId || !(event.id > counts.last_read_id)) return counts;
+  if (event.id <= counts.newest_id) return counts;
   const mentioned = Array.isArray(event.mentions) && event.mentions.includes(myId);
   return {
     ...counts,
@@ -41,14 +43,18 @@ export function countMessage(counts, event, myId) {
   };
 }
 
-/** The valid rows of GET /user/rooms/unread as a Map room_hash → {unread, mentions, last_read_id}. */
+/**
+ * The valid rows of GET /user/rooms/unread as a Map
+ * room_hash → {unread, mentions, last_read_id, newest_id} (newest_id 0 when not given).
+ */
 export function countsFrom(rows) {
   const counts = new Map();
   for (const row of Array.isArray(rows) ? rows : []) {
     if (!row || typeof row.room_hash !== "string") continue;
     const { unread, mentions, last_read_id: lastRead } = row;
     if (![unread, mentions, lastRead].every(Number.isInteger)) continue;
-    counts.set(row.room_hash, { unread, mentions, last_read_id: lastRead });
+    const newest = Number.isInteger(row.newest_id) ? row.newest_id : 0;
+    counts.set(row.room_hash, { unread, mentions, last_read_id: lastRead, newest_id: newest });
   }
   return counts;
 }
@@ -63,7 +69,8 @@ export class UnreadCounts {
   #reads = new Map(); // room_hash → {messageId, timer}
   #closed = false;
   #fetching = null; // the refresh under way (a Promise), or null
-  #stale = false; // an event arrived during that refresh: fetch again when it ends
+  #stale = false; // a "read" arrived during that refresh: fetch again when it ends
+  #heard = null; // the "message" events heard during the fetch under way (else null)
 
   /**
    * @param {object} options
@@ -98,8 +105,9 @@ export class UnreadCounts {
 
   /**
    * Fetch every room's counts from the server. A "message" event that arrives while a fetch
-   * is under way may or may not be in its answer, so the answer is fetched once more then
-   * (counting the event on top of it could count it twice; dropping it, not at all).
+   * is under way may or may not be in its answer: it is counted again on top of the answer
+   * unless the answer's `newest_id` says it is included. A "read" during a fetch (whose
+   * answer may predate it) makes it fetch once more.
    */
   refresh() {
     if (this.#fetching) {
@@ -115,10 +123,12 @@ export class UnreadCounts {
   async #fetchUntilFresh() {
     do {
       this.#stale = false;
+      this.#heard = [];
       try {
         const rows = await api.unreadCounts();
         if (this.#closed) return;
         this.#counts = countsFrom(rows);
+        for (const event of this.#heard) this.#count(event);
         // A read we are about to send stays applied until the server has it.
         for (const [roomHash, { messageId }] of this.#reads) this.#optimistic(roomHash, messageId);
         this.#changed();
@@ -126,6 +136,8 @@ export class UnreadCounts {
         if (!this.#closed && error.status !== 401)
           console.warn("loading unread counts failed", error);
         return;
+      } finally {
+        this.#heard = null;
       }
     } while (this.#stale && !this.#closed);
   }
@@ -188,14 +200,18 @@ export class UnreadCounts {
       clearTimeout(this.#refetchTimer);
       this.#refetchTimer = setTimeout(() => this.refresh(), REFETCH_DELAY_MS);
     } else if (event.type === "message" && Number.isInteger(event.id)) {
-      if (this.#fetching) this.#stale = true;
-      const before = this.#counts.get(event.room_hash);
-      const after = countMessage(before, event, this.#session.user_id);
-      if (after !== before) {
-        this.#counts.set(event.room_hash, after);
-        this.#changed();
-      }
+      this.#heard?.push(event);
+      if (this.#count(event)) this.#changed();
     }
+  }
+
+  /** Count a "message" event into its room's counts; returns whether they changed. */
+  #count(event) {
+    const before = this.#counts.get(event.room_hash);
+    const after = countMessage(before, event, this.#session.user_id);
+    if (after === before) return false;
+    this.#counts.set(event.room_hash, after);
+    return true;
   }
 
   #changed() {

@@ -33,6 +33,7 @@ def _counts_json(row: db.UnreadRow) -> dict[str, Any]:
         "unread": row.unread,
         "mentions": row.mentions,
         "last_read_id": row.last_read_id,
+        "newest_id": row.newest_id,
     }
 
 
