@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -137,3 +138,34 @@ async def test_both_routes_need_a_bearer_and_csrf(api, chat: Room, http_url):
     assert_problem(await api.put(f"/room/{chat.hash}/read", json={"message_id": 1}), 401)
     async with httpx.AsyncClient(base_url=f"{http_url}/chat/api/v1") as no_csrf:
         assert_problem(await no_csrf.get("/user/rooms/unread", headers=bearer(chat.member)), 401)
+
+
+@pytest.mark.parametrize("removal", ["kick", "delete room"])
+async def test_marking_read_while_being_removed_is_never_a_500(api, removal: str):
+    # A removal that commits between the read's checks and its answer used to leave no
+    # row to answer with: a 500 instead of the 403 any non-member gets.
+    for _ in range(5):
+        chat = await seed_room()
+        [message_id] = await seed_messages(chat.hash, chat.owner, [("hello", now())])
+
+        async def read() -> list[int]:
+            statuses = []
+            for _ in range(20):
+                response = await api.put(
+                    f"/room/{chat.hash}/read", json={"message_id": message_id}, headers=bearer(chat.member)
+                )
+                statuses.append(response.status_code)
+            return statuses
+
+        async def remove() -> int:
+            await asyncio.sleep(0.01)
+            if removal == "kick":
+                path = f"/room/{chat.hash}/members/{chat.member.id}/kick"
+                response = await api.post(path, headers=bearer(chat.owner))
+            else:
+                response = await api.delete(f"/room/{chat.hash}", headers=bearer(chat.owner))
+            return response.status_code
+
+        statuses, removed = await asyncio.gather(read(), remove())
+        assert removed == 204
+        assert set(statuses) <= {200, 400, 403}, statuses

@@ -69,8 +69,13 @@ async def mark_read(room_hash: str) -> Response:
         moved = await db.advance_read_position(
             session, user_id=user_id, room_id=room_hash, message_id=message_id
         )
+        # Read in the same transaction: a kick or a room deletion that commits meanwhile
+        # leaves no row to answer with (a 500 before), so that is a 403 like any non-member.
+        rows = await db.unread_counts(session, user_id, room_hash)
+        if not rows:
+            raise ProblemError(HTTPStatus.FORBIDDEN, "you are not a member of this room")
         await session.commit()
-        (row,) = await db.unread_counts(session, user_id, room_hash)
+    row = rows[0]
     if moved:
         # The user's other tabs and devices update their counts.
         event = {"type": "read", "room_hash": room_hash, "last_read_id": row.last_read_id}
