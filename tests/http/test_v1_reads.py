@@ -140,6 +140,27 @@ async def test_both_routes_need_a_bearer_and_csrf(api, chat: Room, http_url):
         assert_problem(await no_csrf.get("/user/rooms/unread", headers=bearer(chat.member)), 401)
 
 
+async def _read_repeatedly(api, chat: Room, message_id: int) -> list[int]:
+    statuses = []
+    for _ in range(20):
+        response = await api.put(
+            f"/room/{chat.hash}/read", json={"message_id": message_id}, headers=bearer(chat.member)
+        )
+        statuses.append(response.status_code)
+    return statuses
+
+
+async def _remove(api, chat: Room, removal: str) -> int:
+    await asyncio.sleep(0.01)
+    if removal == "kick":
+        response = await api.post(
+            f"/room/{chat.hash}/members/{chat.member.id}/kick", headers=bearer(chat.owner)
+        )
+    else:
+        response = await api.delete(f"/room/{chat.hash}", headers=bearer(chat.owner))
+    return response.status_code
+
+
 @pytest.mark.parametrize("removal", ["kick", "delete room"])
 async def test_marking_read_while_being_removed_is_never_a_500(api, removal: str):
     # A removal that commits between the read's checks and its answer used to leave no
@@ -147,25 +168,8 @@ async def test_marking_read_while_being_removed_is_never_a_500(api, removal: str
     for _ in range(5):
         chat = await seed_room()
         [message_id] = await seed_messages(chat.hash, chat.owner, [("hello", now())])
-
-        async def read() -> list[int]:
-            statuses = []
-            for _ in range(20):
-                response = await api.put(
-                    f"/room/{chat.hash}/read", json={"message_id": message_id}, headers=bearer(chat.member)
-                )
-                statuses.append(response.status_code)
-            return statuses
-
-        async def remove() -> int:
-            await asyncio.sleep(0.01)
-            if removal == "kick":
-                path = f"/room/{chat.hash}/members/{chat.member.id}/kick"
-                response = await api.post(path, headers=bearer(chat.owner))
-            else:
-                response = await api.delete(f"/room/{chat.hash}", headers=bearer(chat.owner))
-            return response.status_code
-
-        statuses, removed = await asyncio.gather(read(), remove())
+        statuses, removed = await asyncio.gather(
+            _read_repeatedly(api, chat, message_id), _remove(api, chat, removal)
+        )
         assert removed == 204
         assert set(statuses) <= {200, 400, 403}, statuses
