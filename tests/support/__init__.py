@@ -15,12 +15,19 @@ here, one module a job:
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 #: Prefix of every HTTP and websocket endpoint of the API.
 API = "/chat/api/v1"
+
+
+def machine_is_loaded() -> bool:
+    """Whether more processes want to run than there are cores (other test runs): timing
+    bounds then allow more, still far below the delays the defects they catch caused."""
+    return os.getloadavg()[0] > (os.cpu_count() or 1)
 
 
 def unique_name(prefix: str = "user") -> str:

@@ -2,14 +2,15 @@
 
 A :class:`FuzzSession` seeds a room with two members over the HTTP API, opens the socket
 under test as the first member (``primary``) and, on sockets that broadcast, the same
-socket as the second (``observer``). :meth:`FuzzSession.check` sends a batch of frames,
-then a *sentinel* frame whose reply is unique, and reads the primary's replies up to it:
+socket as the second (``observer``). :meth:`FuzzSession.check` sends a batch of frames
+and a *sentinel* (good input, and a frame whose reply is unique) all at once, then reads
+the primary's replies up to the sentinel's and checks, for every batch:
 
-- the connection stays open (never 1011, never anything else) and answers the sentinel,
-  so it still serves good input after any bad one;
+- the connection stays open (never 1011, never anything else) and answers the sentinel's
+  good input as good, so it still serves good input after any bad one;
 - every reply is an error frame ``{"error": str}`` or a well-formed answer;
-- (at :meth:`finish`) the observer received every message the primary's room got, in
-  the same order.
+- the observer received the batch's broadcasts exactly as the primary did, in the same
+  order (on member-status, which conflates, its latest status is the primary's last one).
 """
 
 from __future__ import annotations
@@ -60,17 +61,36 @@ def _path(socket: str, room: str, me: Member, other: Member) -> str:
     return f"/room/{room}/{socket}"
 
 
-def _sentinel(socket: str) -> tuple[str, str]:
-    """Return a frame and the unique text its reply (to the sender) contains."""
+def _sentinel(socket: str, turn: int) -> tuple[list[str], str]:
+    """Return the good frame(s) closing a batch, and the unique text of the reply that ends it.
+
+    Each sentinel includes good input, so every batch proves that the connection still
+    serves it after the hostile frames: on chat-message, direct-message, client-sync and
+    form-validation the tagged frame itself is good (a message, a relay, a valid form);
+    chat-history sends a good request and then a tagged bad one (its answer must come
+    just before the tag's error); member-status a good status, alternating between two so
+    each batch's last status is new, then a tagged bad frame.
+    """
     tag = f"sentinel-{secrets.token_hex(6)}"
     if socket == "client-sync":
-        return tag, tag
+        return [tag], tag
+    if socket in ("chat-message", "direct-message"):
+        return [json.dumps({"content": tag})], tag
     if socket == "form-validation":
-        return json.dumps({"type": "chat-message", "form_data": {"content": tag}}), tag
+        return [json.dumps({"type": "chat-message", "form_data": {"content": tag}})], tag
+    # An error naming the key: "<key> must not contain NUL characters".
     if socket == "chat-history":
-        # An error naming the key: "<key> must not contain NUL characters".
-        return json.dumps({tag: "\x00", "timestamp": 0, "chunk_size": 1}), tag
-    return json.dumps({tag: "\x00"}), tag
+        good = json.dumps({"timestamp": 0, "chunk_size": 1})
+        return [good, json.dumps({tag: "\x00", "timestamp": 0, "chunk_size": 1})], tag
+    return [json.dumps({"user_status": STATUSES[turn % 2]}), json.dumps({tag: "\x00"})], tag
+
+
+#: The statuses member-status sentinels alternate between.
+STATUSES = ("Typing", "Online")
+
+
+def _is_error(frame: str) -> bool:
+    return frame.startswith('{"error"')
 
 
 def _well_formed(socket: str, frame: str | bytes) -> bool:
@@ -98,9 +118,14 @@ class FuzzSession:
     socket: str
     primary: ClientConnection
     observer: ClientConnection | None
+    #: Hostile frames sent and checked (sentinels not counted).
     frames_sent: int = 0
-    broadcasts: list[str] = field(default_factory=list)
+    #: Error frames the primary got for them (the sentinels' not counted).
+    error_frames: int = 0
+    batches: int = 0
     observed: list[str] = field(default_factory=list)
+    _seen: int = 0
+    _observed_changed: asyncio.Event = field(default_factory=asyncio.Event)
     _watching: asyncio.Task[None] | None = None
 
     @classmethod
@@ -130,49 +155,78 @@ class FuzzSession:
     async def _watch(self, observer: ClientConnection) -> None:
         async for frame in observer:
             self.observed.append(str(frame))
+            self._observed_changed.set()
 
     async def check(self, batch: list[str | bytes]) -> None:
-        """Send ``batch`` and a sentinel; assert the promises above for every reply."""
-        for frame in batch:
+        """Send ``batch`` and a sentinel at once (pipelined); assert the promises above for
+        every reply, and that the observer got this batch's broadcasts in order."""
+        sentinel, tag = _sentinel(self.socket, self.batches)
+        for frame in [*batch, *sentinel]:
             await self.primary.send(frame)
-        sentinel, tag = _sentinel(self.socket)
-        await self.primary.send(sentinel)
-        self.frames_sent += len(batch)
+        replies: list[str] = []
         async with asyncio.timeout(REPLY_TIMEOUT):
             while True:
                 reply = await self.primary.recv()
                 assert _well_formed(self.socket, reply), (batch, reply)
                 assert isinstance(reply, str)
-                self.broadcasts.append(reply)
+                replies.append(reply)
                 if tag in reply:
-                    return
+                    break
+        if self.socket in ("chat-message", "direct-message", "client-sync", "form-validation"):
+            assert not _is_error(replies[-1]), f"good input refused after {batch!r}: {replies[-1]}"
+            replies_to_batch = replies[:-1]
+        elif self.socket == "chat-history":  # (its replies come in order, all direct)
+            assert len(replies) >= 2 and not _is_error(replies[-2]), (batch, replies[-2:])
+            replies_to_batch = replies[:-2]
+        else:  # member-status: its good status shows at the observer (below)
+            replies_to_batch = replies[:-1]
+        self.error_frames += sum(map(_is_error, replies_to_batch))
+        if self.socket == "member-status":
+            await self._statuses_converge(STATUSES[self.batches % 2])
+        elif self.observer is not None:
+            await self._observer_saw(replies, tag)
+        self.frames_sent += len(batch)
+        self.batches += 1
+
+    async def _observer_saw(self, replies: list[str], tag: str) -> None:
+        """Wait for the sentinel at the observer; its frames since the last batch must be
+        the primary's broadcasts of this batch, in the same order."""
+        async with asyncio.timeout(REPLY_TIMEOUT):
+            while not any(tag in frame for frame in self.observed[self._seen :]):
+                self._observed_changed.clear()
+                await self._observed_changed.wait()
+        end = next(i for i in range(self._seen, len(self.observed)) if tag in self.observed[i]) + 1
+        pending = iter(self.observed[self._seen : end])
+        expected = next(pending, None)
+        for frame in replies:
+            if frame == expected:
+                expected = next(pending, None)
+            else:  # only the sender's own error frames are not broadcast
+                assert _is_error(frame), (frame, expected)
+        assert expected is None, f"the observer got {expected!r}, which the sender never saw"
+        self._seen = end
+
+    async def _statuses_converge(self, status: str) -> None:
+        """member-status conflates per user, so a reader may skip statuses; but every
+        reader's latest status of the sender must become the sender's last good one."""
+        async with asyncio.timeout(REPLY_TIMEOUT):
+            while not self.observed or json.loads(self.observed[-1]).get("user_status") != status:
+                self._observed_changed.clear()
+                await self._observed_changed.wait()
+        assert all(
+            json.loads(frame).get("user_status") in ("Online", "Typing", "Offline")
+            for frame in self.observed[self._seen :]
+        )
+        self._seen = len(self.observed)
 
     async def finish(self) -> None:
-        """Assert the observer got every broadcast the primary got, in order; then close."""
+        """Assert both connections are still open; then close them."""
         try:
-            if self.observer is not None and self.socket != "member-status":
-                # (member-status conflates per user: a reader may get fewer statuses.)
-                await self._observer_settled()
-                pending = iter(self.observed)
-                expected = next(pending, None)
-                for frame in self.broadcasts:
-                    if frame == expected:
-                        expected = next(pending, None)
-                    else:  # only the sender's own error frames are not broadcast
-                        assert frame.startswith('{"error"'), (frame, expected)
-                assert expected is None, f"the observer got {expected!r}, which the sender never saw"
             if self.observer is not None:
                 assert self.observer.close_code is None
             assert self.primary.close_code is None
         finally:
             await self.close()
-
-    async def _observer_settled(self, quiet: float = 0.5) -> None:
-        async with asyncio.timeout(REPLY_TIMEOUT):
-            count = -1
-            while count != len(self.observed):
-                count = len(self.observed)
-                await asyncio.sleep(quiet)
 
     async def close(self) -> None:
         """Close both connections."""

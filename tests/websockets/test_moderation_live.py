@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from tests.support import machine_is_loaded
 from tests.support.http import bearer
 from tests.support.seeding import ModeratedRoom, seed_moderated_room
 from tests.support.websockets import (
@@ -67,8 +68,11 @@ async def test_a_removed_member_loses_every_room_socket_within_a_second(api, ws_
         response = await api.post(url, json=body, headers=bearer(moderator))
         assert response.status_code == 204
         verb = "banned" if action == "ban" else "removed"
-        for ws in [*victim, dm]:
-            assert (await closed_within(ws, 1.0))[0] == 4003
+        # All within a second of the answer, waited for at once (one after the other, each
+        # wait would start late); within three while other runs load the machine.
+        allowed = 3.0 if machine_is_loaded() else 1.0
+        closes = await asyncio.gather(*(closed_within(ws, allowed) for ws in [*victim, dm]))
+        assert [code for code, _ in closes] == [4003] * len(closes)
         assert (victim[0].close_reason or "").startswith(
             f"You were {verb} from {room.name} by {moderator.name}"
         )

@@ -3,7 +3,7 @@
 A live server with test-only introspection (:mod:`tests.support.introspect_app`) and the
 rendered server.toml (idle pings every 20 s) serves connections that end every way: the
 client closes, the TCP connection is reset, the server closes with 1007 (invalid UTF-8),
-1008 (abuse), 1009 (too big) and 1011 (handler crash). Within two seconds the server's
+1008 (abuse), 1009 (too big) and 1011 (handler crash). Within two seconds (eight on a loaded machine) the server's
 task count, open fds and RSS must be back near where they were.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from pykcworkshop.hypercorn_fixes import REVIEWED, source_digest
-from tests.support import API
+from tests.support import API, machine_is_loaded
 from tests.support.introspect_app import introspected_env
 from tests.support.live_server import LiveServer
 from tests.support.websockets import (
@@ -36,6 +36,16 @@ from tests.support.websockets import (
 PER_WAY = 20
 #: How far above the baseline the server may stay once everything ended.
 SLACK = {"tasks": 3, "fds": 3, "rss": 12 * 2**20}
+#: Seconds the server has to get back there: two; on a machine busier than its cores
+#: (other test runs), up to eight, since hundreds of closes then take longer to run. Either
+#: is far below the 20 s ping interval for which every ended connection used to linger.
+RELEASE_SECONDS = 2.0
+LOADED_RELEASE_SECONDS = 8.0
+
+
+def release_seconds() -> float:
+    """The time allowed, from how loaded the machine is now."""
+    return LOADED_RELEASE_SECONDS if machine_is_loaded() else RELEASE_SECONDS
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +140,8 @@ async def test_ended_connections_release_tasks_fds_and_memory_at_once(server):
     baseline = await stats(server)
     for _ in range(2):
         await asyncio.gather(*(end(server) for end in WAYS.values() for _ in range(PER_WAY)))
-    deadline = time.monotonic() + 2.0
+    allowed = release_seconds()
+    deadline = time.monotonic() + allowed
     while True:
         now = await stats(server)
         over = {key: now[key] - baseline[key] for key in SLACK if now[key] - baseline[key] > SLACK[key]}
@@ -138,5 +149,6 @@ async def test_ended_connections_release_tasks_fds_and_memory_at_once(server):
             break
         await asyncio.sleep(0.1)
     assert not over, (
-        f"still held 2 s after {2 * PER_WAY * len(WAYS)} connections ended: {over} (baseline {baseline})"
+        f"still held {allowed:.0f} s after {2 * PER_WAY * len(WAYS)} connections ended: {over}"
+        f" (baseline {baseline})"
     )
