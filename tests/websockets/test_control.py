@@ -39,6 +39,16 @@ async def closed_with(ws: Any) -> int:
     return int(closed.value.args[0])
 
 
+async def tracked(app: Quart, count: int) -> None:
+    """Wait until ``count`` sockets are registered: the test client's ``websocket()`` returns
+    before the handler has run that far, and an event published earlier finds nobody."""
+
+    async def registered() -> bool:
+        return len(app.extensions[control.EXTENSION].sockets()) >= count
+
+    await eventually(registered, f"{count} sockets to be tracked")
+
+
 async def still_open(ws: Any, socket: str) -> None:
     """Assert that ``ws`` still answers its socket's good frame."""
     await ws.send(GOOD_FRAMES[socket])
@@ -70,6 +80,7 @@ async def test_a_removed_member_loses_every_socket_on_that_room_only(
             ):
                 await still_open(owner_ws, "chat-message")
                 await still_open(elsewhere, "chat-message")
+                await tracked(app, len(opened) + 2)
                 await publish(app, control.remove_from_room(room.member.id, room.hash, "kicked by the owner"))
                 for ws in opened:
                     assert await closed_with(ws) == CloseCode.REMOVED_FROM_ROOM
@@ -93,6 +104,7 @@ async def test_dm_sockets_close_once_the_two_share_no_room(local_app_factory, ro
             async with db.get_session() as session:
                 await session.execute(delete(room_members).where(room_members.c.user_id == room.member.id))
                 await session.commit()
+            await tracked(app, 2)
             await publish(app, control.remove_from_room(room.member.id, room.hash, "left"))
             assert await closed_with(mine) == CloseCode.REMOVED_FROM_ROOM
             assert await closed_with(theirs) == CloseCode.REMOVED_FROM_ROOM
@@ -107,6 +119,7 @@ async def test_dm_sockets_stay_open_while_the_two_share_another_room(
         async with client.websocket(
             f"{API}/{room.owner.id}/direct-message", scope_base=scope(room.member)
         ) as dm:
+            await tracked(app, 1)
             await publish(app, control.remove_from_room(room.member.id, room.hash, "kicked"))
             await asyncio.sleep(0.3)
             await still_open(dm, "direct-message")
@@ -125,6 +138,7 @@ async def test_an_ended_session_closes_the_sockets_opened_with_that_token(local_
             ) as owner_ws,
         ):
             await still_open(status, "member-status")
+            await tracked(app, 3)
             await publish(app, control.end_session(room.member.id, "some other token"))
             await asyncio.sleep(0.3)
             await still_open(status, "member-status")
@@ -145,7 +159,10 @@ async def test_a_deleted_room_closes_everyone_on_it(local_app_factory, room: Roo
                 f"{API}/room/{room.hash}/chat-history", scope_base=scope(room.owner)
             ) as owner_ws,
         ):
+            # Both registered (a socket is tracked once it serves) before the event.
+            await still_open(member_ws, "client-sync")
             await still_open(owner_ws, "chat-history")
+            await tracked(app, 2)
             members = [room.owner.id, room.member.id]
             await publish(app, control.delete_room(room.hash, members, "deleted by the owner"))
             assert await closed_with(member_ws) == CloseCode.ROOM_DELETED
