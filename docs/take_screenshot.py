@@ -1,14 +1,16 @@
-"""Take the README's screenshot: the chat view with two people chatting (docs/screenshot-chat.png).
+"""Take the README's screenshots: the chat view with two people chatting, laptop and phone.
 
 Usage (from the repository root, in the dev environment)::
 
     python docs/take_screenshot.py [--output docs/screenshot-chat.png]
+        [--phone-output docs/screenshot-chat-phone.png]
 
 It starts the app in a temporary directory (its own secrets and SQLite database, as the
 test suite does), seeds three people and a room with some earlier conversation through the
 data layer, then drives two headless Chromium windows through Playwright: Ada and Grace
-chat live, Grace sends Ada a direct message and starts typing again, and the script
-captures Ada's window at 1280x800. Chromium is Debian's ``/usr/bin/chromium`` unless
+chat live (a mention, a link, inline code, a code block, an edit), Grace sends Ada a
+direct message and starts typing again, and the script captures Ada's window at 1280x800,
+then at a phone's 390x844. Chromium is Debian's ``/usr/bin/chromium`` unless
 ``PYKC_E2E_CHROMIUM`` names another one. The browser tests run :func:`capture` too, so the
 script keeps working as the app changes.
 """
@@ -32,10 +34,11 @@ if str(ROOT) not in sys.path:  # run as a script: make `tests` importable
 
 from pykcworkshop.chat import db  # noqa: E402
 from pykcworkshop.chat.db.models import ChatMessage  # noqa: E402
-from tests.support.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS  # noqa: E402
+from tests.support.browser import CHROMIUM, DESKTOP, LAUNCH_ARGS, PHONE  # noqa: E402
 from tests.support.live_server import LiveServer, server_env  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "docs" / "screenshot-chat.png"
+DEFAULT_PHONE_OUTPUT = ROOT / "docs" / "screenshot-chat-phone.png"
 VIEWPORT = DESKTOP
 
 #: The earlier conversation, (author index, text), a few minutes before the live part.
@@ -49,7 +52,11 @@ LIVE = [
     (1, "My history handler passes the tests now!"),
     (0, "Great! Did you try scrolling up in the browser? It loads older messages as you go."),
     (1, "It does, and it keeps my place. Next up: direct messages."),
+    (0, "@{1} the docs for that are at https://docs.python.org/3/library/asyncio.html, see `asyncio.gather`"),
+    (1, "```python\nasync for frame in socket.text_frames():\n    await socket.send(frame)\n```"),
 ]
+#: What Grace's first live message becomes after she edits it ("(edited)" beside its time).
+EDITED = "My history handler passes all the tests now!"
 
 
 async def _seed(people: tuple[str, str, str], room_name: str) -> tuple[list[tuple[int, str]], str]:
@@ -94,10 +101,13 @@ async def _open(browser: Browser, base_url: str, key: str, room: str) -> Page:
 
 
 async def _say(page: Page, text: str, everyone: list[Page]) -> None:
+    # Counted rather than compared: the shown text drops markup such as backticks.
+    contents = "#message-list [data-testid=message-content]"
+    counts = [await other.locator(contents).count() for other in everyone]
     await page.fill("#message-input", text)
     await page.click("#message-send")
-    for other in everyone:
-        await expect(other.locator("#message-list [data-testid=message-content]").last).to_have_text(text)
+    for other, count in zip(everyone, counts, strict=True):
+        await expect(other.locator(contents)).to_have_count(count + 1)
 
 
 async def capture(
@@ -105,6 +115,7 @@ async def capture(
     base_url: str,
     output: Path,
     *,
+    phone_output: Path | None = None,
     people: tuple[str, str, str] = ("Ada", "Grace", "Linus"),
     room_name: str = "Python workshop",
 ) -> None:
@@ -119,10 +130,20 @@ async def capture(
             await expect(other).to_have_attribute("data-status", "Online")
         pages = [ada, grace]
         for author, text in LIVE:
-            await _say(pages[author], text, pages)
+            await _say(pages[author], text.replace("@{1}", f"@{people[1]}"), pages)
+        # Grace fixes her first message: both windows show the new text and "(edited)".
+        first = grace.locator("#message-list [data-testid=message]").filter(has_text=LIVE[0][1])
+        await first.hover()  # the message's actions show on hover (or focus)
+        await first.locator("[data-testid=message-edit]").click()
+        await grace.locator("[data-testid=message-editor]").fill(EDITED)
+        await grace.locator("[data-testid=message-editor]").press("Enter")
+        edited = ada.locator("#message-list [data-testid=message]").filter(has_text=EDITED)
+        await expect(edited.locator("[data-testid=message-edited]")).to_be_visible()
 
         # A direct message from Grace: an unread badge on her name in Ada's member list.
-        await grace.locator(f'#members [data-testid=member][data-user-id="{ada_id}"] button').click()
+        await grace.locator(
+            f'#members [data-testid=member][data-user-id="{ada_id}"] [data-testid=member-dm]'
+        ).click()
         await grace.fill("#dm-input", "Coffee after this part?")
         await grace.click("#dm-send")
         badge = ada.locator(
@@ -140,12 +161,16 @@ async def capture(
         await ada.mouse.move(0, 0)
         output.parent.mkdir(parents=True, exist_ok=True)
         await ada.screenshot(path=str(output))
+        if phone_output is not None:
+            await ada.set_viewport_size(PHONE)
+            await ada.locator("#messages").evaluate("s => { s.scrollTop = s.scrollHeight; }")
+            await ada.screenshot(path=str(phone_output))
     finally:
         for page in (ada, grace):
             await page.context.close()
 
 
-async def main(output: Path) -> None:
+async def main(output: Path, phone_output: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="pykc-screenshot-") as workdir:
         env = server_env(Path(workdir))
         server = LiveServer(Path(workdir), env).start()
@@ -156,7 +181,7 @@ async def main(output: Path) -> None:
                 browser = await playwright.chromium.launch(
                     executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True
                 )
-                await capture(browser, server.http_url, output)
+                await capture(browser, server.http_url, output, phone_output=phone_output)
                 await browser.close()
         finally:
             await db.dispose()
@@ -166,6 +191,8 @@ async def main(output: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the PNG")
-    output = parser.parse_args().output
-    asyncio.run(main(output))
-    print(f"wrote {output} ({output.stat().st_size // 1024} KiB)")
+    parser.add_argument("--phone-output", type=Path, default=DEFAULT_PHONE_OUTPUT, help="the phone-width PNG")
+    args = parser.parse_args()
+    asyncio.run(main(args.output, args.phone_output))
+    for path in (args.output, args.phone_output):
+        print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")

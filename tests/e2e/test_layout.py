@@ -99,12 +99,19 @@ async def test_screenshot_script_captures_the_chat_view(
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
 
-    output = tmp_path / "screenshot-chat.png"
+    output, phone = tmp_path / "screenshot-chat.png", tmp_path / "screenshot-chat-phone.png"
     people = (unique_name("Ada"), unique_name("Grace"), unique_name("Linus"))
     await script.capture(
-        browse.browser, browse.base_url, output, people=people, room_name=unique_name("Workshop")
+        browse.browser,
+        browse.base_url,
+        output,
+        phone_output=phone,
+        people=people,
+        room_name=unique_name("Workshop"),
     )
-    assert png_size(output) == (1280, 800)
+    assert png_size(output) == (1280, 800) and png_size(phone) == (390, 844)
     assert output.stat().st_size < 300_000
     committed = ROOT / "docs" / "screenshot-chat.png"
     assert png_size(committed) == (1280, 800) and committed.stat().st_size < 300_000
+    committed_phone = ROOT / "docs" / "screenshot-chat-phone.png"
+    assert png_size(committed_phone) == (390, 844) and committed_phone.stat().st_size < 300_000

@@ -30,7 +30,7 @@ export function ownMessageActions(message) {
   if (message.id === null) return [];
   const edit = el("button", {
     type: "button",
-    class: "msg-action",
+    class: "msg-edit-action",
     "aria-label": "Edit message",
     dataset: { testid: "message-edit" },
     text: "Edit",
