@@ -11,13 +11,13 @@ workshop sockets' frames stay as they are.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from pykcworkshop.chat import db, room_events
 from pykcworkshop.chat.api.moderation import acting, forbidden, not_found
 from pykcworkshop.chat.backplane import broker
 from pykcworkshop.chat.channels import ROOM_ACTIVITY, room_channel
+from pykcworkshop.chat.groupcommit import Muted
 from pykcworkshop.chat.mentions import mentioned_ids
 from pykcworkshop.chat.messages import stored_message_json
 from pykcworkshop.chat.tokens import UserTokenClaims
@@ -51,7 +51,7 @@ async def edit_message(
             raise forbidden("you may edit only your own messages")
         until = act.actor.muted_until
         if until is not None and until > now():
-            raise forbidden(f"you are muted in this room until {until.astimezone(UTC).isoformat()}")
+            raise forbidden(str(Muted(until)))  # worded as for chat-message frames
         if message.content == content:
             return stored_message_json(message)
         before = await db.mentioned_users(act.session, message_id)

@@ -68,11 +68,7 @@ async def memberships(session: AsyncSession, room_id: str) -> list[Membership]:
 
 async def muted_until(session: AsyncSession, *, room_id: str, user_id: int) -> datetime | None:
     """Return until when ``user_id`` is muted in ``room_id``, or None if they may post now."""
-    query = select(room_members.c.muted_until).where(
-        room_members.c.room_id == room_id, room_members.c.user_id == user_id
-    )
-    until: datetime | None = await session.scalar(query)
-    return until if until is not None and until > now() else None
+    return (await muted_authors(session, [(room_id, user_id)])).get((room_id, user_id))
 
 
 async def muted_authors(
