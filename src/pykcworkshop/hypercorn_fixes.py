@@ -1,21 +1,22 @@
-"""Two fixes to hypercorn's websocket stream, applied only to the code they were written for.
+"""Three fixes to hypercorn's websocket stream, applied only to the code they were written for.
 
-hypercorn's ``WSStream`` (``hypercorn.protocol.ws_stream``, checked in 0.18.0) has two
+hypercorn's ``WSStream`` (``hypercorn.protocol.ws_stream``, checked in 0.18.0) has three
 flaws no ASGI app can work around, since the app never sees the stream:
 
 1. **An ended websocket lives on for a ping interval.** With ``websocket_ping_interval``
    set, ``_send_pings`` loops ``while not self.closed`` around a plain sleep, so a closed
    connection keeps its task group, its tasks, ~130 KB and (for a client that vanished)
    its file descriptor until the sleep ends: 20 s with our server.toml. At 60 short
-   connections a second that exhausts a 1,024-fd limit. Here the sleep also ends the
-   moment the stream is marked closed, so everything is released at once; idle
-   connections are still pinged on schedule.
+   connections a second that exhausts a 1,024-fd limit. Here no connection has a ping
+   task: one pinger per worker pings every open websocket on schedule, and a stream
+   leaves it the moment it is marked closed, so everything is released at once (and an
+   idle connection costs no task, timer or event for its pings).
 2. **A shutdown cancels every open websocket** after ``graceful_timeout``: SIGTERM with
    2,000 sockets open logged 2,000 tracebacks (asyncio's stream callback reports each
    cancelled connection) and the clients saw 1006. Here, once the worker is told to stop,
    one line is logged and every open websocket gets a 1001 "going away" close frame; the
    clients answer, so the connections end well within the graceful timeout. (This rides
-   on the ping task, so it needs ``websocket_ping_interval``, which server.toml sets.)
+   on the pinger, so it needs ``websocket_ping_interval``, which server.toml sets.)
 3. **An invalid UTF-8 text frame ends the connection without a close frame** (the client
    sees 1006). wsproto reports a frame it cannot parse as a ``CloseConnection`` event with
    the right code (1007 for bad UTF-8, 1002 for bad framing) while the connection is still
@@ -34,7 +35,6 @@ import asyncio
 import hashlib
 import inspect
 import logging
-import weakref
 from contextlib import suppress
 from typing import Any, Final
 
@@ -53,15 +53,17 @@ REVIEWED: Final = {
     "_handle_events": "b90f3f595ff9fd4722f15769e9c40d113838a1deb6f3ecc0f63dc8ffc1d7f8e8",
 }
 _ORIGINALS: dict[str, Any] = {}
-#: Instance keys this module keeps on a stream (the ``closed`` flag and its wake-up event).
-_CLOSED, _WAKE = "_pykc_closed", "_pykc_wake"
+#: Instance key this module keeps on a stream: its ``closed`` flag.
+_CLOSED = "_pykc_closed"
 
 
-#: Streams whose ping task runs, told apart by worker context when that worker stops.
-_LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
-#: The shutdown watcher of each worker context (one each; strong references keep them).
-_WATCHERS: dict[int, asyncio.Task[None]] = {}
+#: The pinger of each worker context (one each; it holds that worker's open streams).
+_PINGERS: dict[int, _Pinger] = {}
 GOING_AWAY: Final = 1001
+#: Seconds a ping (or the shutdown's close frame) may wait to be written. A client that
+#: stopped reading would otherwise leave the send stuck holding the connection's send
+#: lock, and then the close frame the app sends it (1013 "too slow") could never go out.
+SEND_TIMEOUT: Final = 0.5
 
 
 def source_digest(name: str) -> str:
@@ -71,7 +73,7 @@ def source_digest(name: str) -> str:
 
 
 class _ClosedFlag:
-    """``WSStream.closed``: a plain flag, which also wakes the stream's ping task when set."""
+    """``WSStream.closed``: a plain flag; setting it also stops pinging the stream."""
 
     def __get__(self, stream: Any, owner: Any = None) -> Any:
         if stream is None:
@@ -80,52 +82,68 @@ class _ClosedFlag:
 
     def __set__(self, stream: Any, value: bool) -> None:
         stream.__dict__[_CLOSED] = value
-        wake = stream.__dict__.get(_WAKE)
-        if value and wake is not None:
-            wake.set()
+        if value and (pinger := _PINGERS.get(id(stream.context))) is not None:
+            pinger.streams.discard(stream)
+
+
+class _Pinger:
+    """Pings every open websocket of one worker every ``interval`` seconds, from one task.
+
+    When the worker stops, it closes them all with 1001 "going away" instead. One task for
+    the whole worker rather than hypercorn's ping task per connection: an idle connection
+    then costs no task, timer or event for its pings.
+    """
+
+    def __init__(self, context: Any, interval: float) -> None:
+        self.streams: set[Any] = set()
+        self._context = context
+        self._interval = interval
+        self._sending: set[asyncio.Task[None]] = set()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._task.add_done_callback(lambda _: _PINGERS.pop(id(context), None))
+
+    async def _run(self) -> None:
+        while not self._context.terminated.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._context.terminated.wait(), self._interval)
+            if not self._context.terminated.is_set():
+                for stream in self._open_streams():
+                    self._send(stream, Ping())
+        streams = self._open_streams()
+        if streams:
+            log.info("shutting down: closing %d open websocket(s) with 1001 going away", len(streams))
+        for stream in streams:
+            self._send(stream, CloseConnection(code=GOING_AWAY, reason="server shutting down"))
+        while self._sending:  # let the close frames go out before this worker's loop ends
+            await asyncio.wait(tuple(self._sending))
+
+    def _open_streams(self) -> list[Any]:
+        return [stream for stream in self.streams if not stream.closed]
+
+    def _send(self, stream: Any, event: Any) -> None:
+        # A task per send: one client that stopped reading must not hold up the others.
+        task = asyncio.get_running_loop().create_task(_send_quietly(stream, event))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+
+async def _send_quietly(stream: Any, event: Any) -> None:
+    # The connection may end meanwhile, or be stuck (SEND_TIMEOUT): nothing to do then.
+    with suppress(Exception):
+        async with asyncio.timeout(SEND_TIMEOUT):
+            await stream._send_wsproto_event(event)
 
 
 async def _send_pings(self: Any) -> None:
-    """Ping every ``websocket_ping_interval`` seconds until the stream closes, then return.
-
-    When the worker stops, close with 1001 "going away" instead, and wait for the close.
-    """
-    wake = self.__dict__.setdefault(_WAKE, asyncio.Event())
-    _LIVE.add(self)
-    _watch_shutdown(self.context)
-    try:
-        going_away = False
-        while not self.closed:
-            if self.context.terminated.is_set():
-                if not going_away:
-                    going_away = True
-                    await self._send_wsproto_event(
-                        CloseConnection(code=GOING_AWAY, reason="server shutting down")
-                    )
-                    wake.clear()
-            else:
-                await self._send_wsproto_event(Ping())
-            with suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self.config.websocket_ping_interval)
-    finally:
-        _LIVE.discard(self)
-
-
-def _watch_shutdown(context: Any) -> None:
-    """Start, once per worker context, the task that wakes every stream when it stops."""
-    if id(context) not in _WATCHERS:
-        task = asyncio.get_running_loop().create_task(_announce_shutdown(context))
-        _WATCHERS[id(context)] = task
-        task.add_done_callback(lambda _: _WATCHERS.pop(id(context), None))
-
-
-async def _announce_shutdown(context: Any) -> None:
-    await context.terminated.wait()
-    streams = [stream for stream in _LIVE if stream.context is context and not stream.closed]
-    if streams:
-        log.info("shutting down: closing %d open websocket(s) with 1001 going away", len(streams))
-    for stream in streams:
-        stream.__dict__[_WAKE].set()
+    """Hand this stream to its worker's pinger (:class:`_Pinger`) and return at once."""
+    pinger = _PINGERS.get(id(self.context))
+    if pinger is None:
+        pinger = _PINGERS[id(self.context)] = _Pinger(self.context, self.config.websocket_ping_interval)
+    if self.context.terminated.is_set():
+        await _send_quietly(self, CloseConnection(code=GOING_AWAY, reason="server shutting down"))
+    elif not self.closed:
+        await _send_quietly(self, Ping())
+        pinger.streams.add(self)
 
 
 async def _handle_events(self: Any) -> None:

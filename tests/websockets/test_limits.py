@@ -302,18 +302,74 @@ async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_u
         assert chat_broker.subscriber_count("test:lag") == 0
 
 
-async def test_forwarding_gives_up_on_a_send_stuck_longer_than_send_timeout(monkeypatch):
-    monkeypatch.setattr(forwarding, "SEND_TIMEOUT", 0.05)
-    clock = forwarding._SendClock()
-    clock.since = asyncio.get_running_loop().time()  # a send started and never finished
-    await asyncio.wait_for(forwarding._watch(Subscriber("test:stuck", 4), clock), 5)
+def stuck_sends(monkeypatch) -> list[str]:
+    """Make every broadcast send hang, as to a client that stopped reading; return the sends begun."""
+    begun: list[str] = []
+
+    def sender():
+        async def send(text: str) -> None:
+            begun.append(text)
+            await asyncio.Event().wait()
+
+        return send
+
+    monkeypatch.setattr(forwarding, "text_sender", sender)
+    return begun
 
 
-async def test_forwarding_stops_watching_when_the_broker_drops_the_subscriber():
+async def forwarding_app(app, channel: str) -> None:
+    @app.websocket(f"/test/{channel}")
+    async def forwarded_handler() -> None:
+        async with serve((100.0, 100), channel) as socket:
+            await socket.send_json("subscribed")
+            async for _ in socket.text_frames():
+                pass
+
+
+async def test_forwarding_gives_up_on_a_send_stuck_longer_than_send_timeout(local_app_factory, monkeypatch):
+    monkeypatch.setattr(forwarding, "SEND_TIMEOUT", 0.1)
+    begun = stuck_sends(monkeypatch)
+    async with local_app_factory() as app:
+        chat_broker = app.extensions[EXTENSION].broker
+        await forwarding_app(app, "stuck")
+        async with app.test_client().websocket("/test/stuck") as ws:
+            assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
+            chat_broker.deliver(Event("stuck", "one"))
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                await asyncio.wait_for(ws.receive(), 5)
+            assert closed.value.args[0] == 1013
+            assert begun == ["one"]
+        assert chat_broker.subscriber_count("stuck") == 0
+
+
+async def test_forwarding_interrupts_a_stuck_send_when_the_broker_drops_the_subscriber(
+    local_app_factory, monkeypatch
+):
+    monkeypatch.setattr(forwarding, "SEND_TIMEOUT", 3600.0)  # only the drop can end it
+    stuck_sends(monkeypatch)
+    async with local_app_factory() as app:
+        chat_broker = app.extensions[EXTENSION].broker
+        await forwarding_app(app, "dropped")
+        async with app.test_client().websocket("/test/dropped") as ws:
+            assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
+            chat_broker.deliver(Event("dropped", "first"))
+            await asyncio.sleep(0.05)  # the sender takes it and hangs in the send
+            for n in range(chat_broker.capacity + 1):
+                chat_broker.deliver(Event("dropped", str(n)))
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                await asyncio.wait_for(ws.receive(), 5)
+            assert closed.value.args[0] == 1013
+        assert chat_broker.subscriber_count("dropped") == 0
+
+
+async def test_a_subscriber_dropped_while_its_reader_waits_wakes_the_reader():
     subscriber = Subscriber("test:dropped", 4)
-    watching = asyncio.create_task(forwarding._watch(subscriber, forwarding._SendClock()))
+    reading = asyncio.create_task(subscriber.get())
+    await asyncio.sleep(0)
     subscriber.drop(SubscriberLagging("behind"))
-    await asyncio.wait_for(watching, 5)
+    with pytest.raises(SubscriberLagging):
+        await asyncio.wait_for(reading, 5)
+    assert subscriber.is_dropped and subscriber.dropped.is_set()
 
 
 # ---------------------------------------------------------------- handler crash

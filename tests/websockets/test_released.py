@@ -152,3 +152,25 @@ async def test_ended_connections_release_tasks_fds_and_memory_at_once(server):
         f"still held {allowed:.0f} s after {2 * PER_WAY * len(WAYS)} connections ended: {over}"
         f" (baseline {baseline})"
     )
+
+
+#: Tasks an idle broadcast socket may hold: hypercorn's connection task and its app task
+#: (which also runs the handler), the receiver queueing its frames, and the forwarder of
+#: its broadcasts. Pings come from one task per worker. Every task is memory each idle
+#: connection pays for (it used to be nine).
+TASKS_PER_IDLE_SOCKET = 4
+
+
+async def test_an_idle_chat_socket_holds_four_tasks(server, room):
+    sockets_open = 20
+    baseline = await stats(server)
+    url = f"{server.ws_url}{API}{room.path('chat-message')}"
+    clients = [await connect(url, subprotocols=offer(bearer=room.owner.token)) for _ in range(sockets_open)]
+    try:
+        await asyncio.sleep(0.3)  # let every handler reach its first receive
+        grown = (await stats(server))["tasks"] - baseline["tasks"]
+        # (Slack for the worker's own: the pinger, user-event listeners.)
+        assert grown <= TASKS_PER_IDLE_SOCKET * sockets_open + 10, grown
+    finally:
+        for client in clients:
+            await client.close()

@@ -121,7 +121,7 @@ def check_login_key(login_key: str, stored_hash: str) -> bool:
     return hmac.compare_digest(hash_login_key(login_key), stored_hash)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserTokenClaims:
     """What a valid session token says about its holder."""
 

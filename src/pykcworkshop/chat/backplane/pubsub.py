@@ -199,7 +199,7 @@ class Broker:
     def deliver(self, event: Event) -> None:
         """Hand ``event`` to every local subscriber of its channel, never waiting."""
         for subscriber in tuple(self._subscribers.get(event.channel, ())):
-            if not subscriber.dropped.is_set() and not subscriber.offer(event.message, event.key):
+            if not subscriber.is_dropped and not subscriber.offer(event.message, event.key):
                 log.warning("dropped a subscriber of %s that fell behind", event.channel)
 
     async def _fan_out(self, backend: BrokerBackend) -> None:

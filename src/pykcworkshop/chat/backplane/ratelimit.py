@@ -13,6 +13,8 @@ class TokenBucket:
     (True, True, False)
     """
 
+    __slots__ = ("_tokens", "_updated", "burst", "rate")  # two per open socket
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = burst

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -27,22 +26,53 @@ class Subscriber:
     """One subscription's bounded queue of serialized messages.
 
     Iterate it (or call :meth:`get`) to read messages. Once the broker drops it, reading
-    raises :class:`SubscriberDropped` at once, even with messages still queued, and
-    :attr:`dropped` is set, so a consumer stuck elsewhere (e.g. in a slow send) can notice.
-    A message offered with a conflation key replaces the pending one with the same key.
+    raises :class:`SubscriberDropped` at once, even with messages still queued,
+    :attr:`is_dropped` turns true and :attr:`on_drop` is called, so a consumer stuck
+    elsewhere (e.g. in a slow send) can be stopped. A message offered with a conflation
+    key replaces the pending one with the same key.
     """
+
+    # Thousands of these live at once, two per idle socket: slots, no asyncio.Event (each
+    # holds an empty deque, 760 bytes) and no deque: a reader's future exists only while
+    # it waits, and the queue is a list (at most `capacity` cells, usually zero or one).
+    __slots__ = (
+        "_capacity",
+        "_event",
+        "_latest",
+        "_pending",
+        "_reason",
+        "_size",
+        "_waiter",
+        "channel",
+        "on_drop",
+    )
 
     def __init__(self, channel: str, capacity: int) -> None:
         self.channel = channel
+        #: Called once when the broker drops this subscriber (e.g. to interrupt a stuck send).
+        self.on_drop: Callable[[], None] | None = None
         self._capacity = capacity
         # Cells [message, key]; a replaced message's cell is emptied (message None) in place.
-        self._pending: deque[list[str | None]] = deque()
-        self._latest: dict[str, list[str | None]] = {}
+        self._pending: list[list[str | None]] = []
+        self._latest: dict[str, list[str | None]] | None = None  # made on the first key
         self._size = 0  # messages waiting (emptied cells do not count)
-        self._ready = asyncio.Event()
-        #: Set when the broker stops delivering to this subscriber.
-        self.dropped = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self._reason: SubscriberDropped | None = None
+        self._event: asyncio.Event | None = None
+
+    @property
+    def is_dropped(self) -> bool:
+        """Whether the broker stopped delivering to this subscriber."""
+        return self._reason is not None
+
+    @property
+    def dropped(self) -> asyncio.Event:
+        """An event set once the broker drops this subscriber (made on first use)."""
+        if self._event is None:
+            self._event = asyncio.Event()
+            if self._reason is not None:
+                self._event.set()
+        return self._event
 
     @property
     def lagging(self) -> bool:
@@ -56,7 +86,7 @@ class Subscriber:
         """
         if self._reason is not None:
             return False
-        if key is not None and (replaced := self._latest.pop(key, None)) is not None:
+        if key is not None and self._latest and (replaced := self._latest.pop(key, None)) is not None:
             replaced[0] = None
             self._size -= 1
         if self._size >= self._capacity:
@@ -66,8 +96,10 @@ class Subscriber:
         self._pending.append(cell)
         self._size += 1
         if key is not None:
+            if self._latest is None:
+                self._latest = {}
             self._latest[key] = cell
-        self._ready.set()
+        self._wake()
         return True
 
     def drop(self, reason: SubscriberDropped) -> None:
@@ -76,25 +108,37 @@ class Subscriber:
             return
         self._reason = reason
         self._pending.clear()
-        self._latest.clear()
+        self._latest = None
         self._size = 0
-        self._ready.set()  # wake a reader blocked on the empty queue
-        self.dropped.set()
+        self._wake()  # a reader blocked on the empty queue
+        if self._event is not None:
+            self._event.set()
+        if self.on_drop is not None:
+            self.on_drop()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self) -> str:
         """Return the next message; raise :class:`SubscriberDropped` once dropped."""
         while self._reason is None:
             while self._pending:
-                cell = self._pending.popleft()
+                cell = self._pending.pop(0)
                 message, key = cell
                 if message is None:  # replaced by a newer message with its key
                     continue
                 self._size -= 1
-                if key is not None and self._latest.get(key) is cell:
+                if key is not None and self._latest is not None and self._latest.get(key) is cell:
                     del self._latest[key]
                 return message
-            self._ready.clear()
-            await self._ready.wait()
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:  # cancelled while waiting
+                    self._waiter = None
         raise self._reason.with_traceback(None)
 
     def __aiter__(self) -> Subscriber:
@@ -110,6 +154,8 @@ class Listener(Subscriber):
     For process-wide consumers of rare events (e.g. "close this user's sockets"): no task
     waits on it, and the callback must not block. A backend failure does not end it.
     """
+
+    __slots__ = ("_callback",)
 
     def __init__(self, channel: str, callback: Callable[[str], None]) -> None:
         super().__init__(channel, capacity=1)

@@ -1,31 +1,29 @@
-"""The app's ASGI websocket connection class: the last frames before a disconnect count too.
+"""The app's ASGI websocket connection class: lean, and the last frames before a disconnect count.
 
-Quart cancels a websocket handler as soon as the client disconnects, even when frames the
-client sent just before leaving still wait in the connection's queue: a message typed
-right before closing the tab would be lost. This connection class queues
-:data:`CLIENT_GONE` instead and gives the handler :data:`DRAIN_TIMEOUT` seconds to work
-through what is queued; the handler returns at ``CLIENT_GONE`` (see
-``ClientSocket.text_frames`` in :mod:`.socket`), which normally ends the connection well
-before that. The app factory installs it as ``app.asgi_websocket_class``.
+Quart runs each websocket handler in a task of its own, beside a task that copies the
+client's frames into an unbounded queue, and cancels the handler as soon as the client
+disconnects, even when frames the client sent just before leaving still wait in that
+queue: a message typed right before closing the tab would be lost. This connection class
+instead runs the handler in the ASGI server's task and has ``websocket.receive()`` read
+the server's own (bounded) receive channel directly; a disconnect is returned, after the
+last frame, as :data:`CLIENT_GONE`, at which the handler returns (see
+``ClientSocket.text_frames`` in :mod:`.socket`). Two tasks and a queue fewer per
+connection is memory every idle connection saves. The app factory installs it as
+``app.asgi_websocket_class``.
+
+Flow control comes from hypercorn: its receive channel holds ``max_app_queue_size``
+frames (10), and while it is full hypercorn stops reading the socket, so TCP holds a
+client that pipelines faster than its handler answers.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from quart import websocket
 from quart.asgi import ASGIWebsocketConnection
 from quart.signals import websocket_received
-
-#: Seconds a handler may keep working on queued frames after the client disconnected.
-DRAIN_TIMEOUT: Final = 5.0
-#: Frames received but not yet read by the handler. Quart's queue is unbounded, so a client
-#: pipelining requests faster than its handler answers them would fill memory; once this
-#: queue is full we stop reading, and hypercorn (its own queue full too) stops reading the
-#: socket, so TCP flow control holds the client back.
-RECEIVE_QUEUE_SIZE: Final = 16
 
 
 class _ClientGone(str):
@@ -37,34 +35,52 @@ class _ClientGone(str):
 CLIENT_GONE: Final = _ClientGone("")
 
 
+class ClientFrames:
+    """The client's frames, read straight from the ASGI server's receive channel.
+
+    Stands where Quart keeps its queue (Quart hands ``queue.get`` to the websocket as its
+    ``receive``): :meth:`get` returns the next text or bytes frame, then :data:`CLIENT_GONE`
+    once the client has left, and again on every later call.
+    """
+
+    __slots__ = ("_gone", "receive")
+
+    def __init__(self) -> None:
+        self.receive: Callable[[], Awaitable[Any]] | None = None  # set by the connection
+        self._gone = False
+
+    async def get(self) -> str | bytes:
+        """Return the client's next frame, or :data:`CLIENT_GONE` once it disconnected."""
+        assert self.receive is not None
+        while not self._gone:
+            event = await self.receive()
+            if event["type"] == "websocket.receive":
+                message: str | bytes = event.get("bytes") or event["text"]
+                await websocket_received.send_async(message)
+                return message
+            if event["type"] == "websocket.disconnect":
+                self._gone = True
+        return CLIENT_GONE
+
+
 class DrainingWebsocketConnection(ASGIWebsocketConnection):
-    """Quart's ASGI websocket connection, but a disconnect is queued after the last frame,
-    and the receive queue is bounded (:data:`RECEIVE_QUEUE_SIZE`)."""
+    """Quart's ASGI websocket connection, run in the server's task with direct receives:
+    a disconnect reaches the handler after the client's last frame (:class:`ClientFrames`)."""
 
     def __init__(self, app: Any, scope: Any) -> None:
         super().__init__(app, scope)
-        self.queue = asyncio.Queue(maxsize=RECEIVE_QUEUE_SIZE)
+        self.queue = ClientFrames()  # type: ignore[assignment]
+
+    async def __call__(self, receive: Any, send: Any) -> None:
+        """Run the handler in this (the server's) task; it reads ``receive`` itself."""
+        self.queue.receive = receive  # type: ignore[attr-defined]
+        await self.handle_websocket(self._create_websocket_from_scope(send), send)
 
     def _create_websocket_from_scope(self, send: Any) -> Any:
         current = super()._create_websocket_from_scope(send)
         # For text_sender(): the server's own send callable, next to Quart's wrapper of it.
         setattr(current, _ASGI_SEND, send)
         return current
-
-    async def handle_messages(self, receive: Any) -> None:
-        """Queue each frame, then :data:`CLIENT_GONE`; wait for the handler to drain."""
-        while True:
-            event = await receive()
-            if event["type"] == "websocket.receive":
-                message = event.get("bytes") or event["text"]
-                await websocket_received.send_async(message)
-                await self.queue.put(message)
-            elif event["type"] == "websocket.disconnect":
-                await self.queue.put(CLIENT_GONE)
-                # Returning cancels the handler, so wait: the handler normally finishes
-                # first, which cancels this task.
-                await asyncio.sleep(DRAIN_TIMEOUT)
-                return
 
 
 _ASGI_SEND: Final = "_pykc_asgi_send"

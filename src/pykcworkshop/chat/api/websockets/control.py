@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 EXTENSION = "live_sockets"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SocketScope:
     """Who holds a socket and what it is for: set by the handshake guard when it admits."""
 
@@ -79,7 +79,7 @@ def admitted(scope: SocketScope) -> None:
     g.socket_scope = scope
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LiveSocket:
     """One open socket of this process, and how to end it from outside its task."""
 

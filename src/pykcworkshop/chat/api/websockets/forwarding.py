@@ -1,18 +1,23 @@
 """Forwarding a channel's broadcasts to one client, and closing clients that fall behind.
 
-A background task sends each message of the connection's broker subscription to its
-client. A client that cannot keep up (its bounded queue overflowed, or one send has been
-stuck for :data:`SEND_TIMEOUT`) is closed with 1013 "try again later": the frontend then
-reconnects and fetches what it missed. The handler's task is interrupted, so the
-connection ends.
+One background task per connection sends each message of the connection's broker
+subscription to its client. A client that cannot keep up (its bounded queue overflowed,
+or one send has been stuck for :data:`SEND_TIMEOUT`) is closed with 1013 "try again
+later": the frontend then reconnects and fetches what it missed. The handler's task is
+interrupted, so the connection ends.
+
+Why one task and not a sender plus a watcher per connection: an idle server holds
+thousands of connections, and every task, event and timer is memory each of them pays
+for. Stuck sends are found by one watchdog per event loop (:class:`_StuckSends`), and a
+subscription the broker drops interrupts its own sender (:attr:`Subscriber.on_drop`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from quart import websocket
@@ -28,79 +33,145 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT = 10.0
 
 
-class _SendClock:
-    """When the send in progress started (loop time), or None between sends."""
+class _Forwarder:
+    """One connection's sender task, and when the send in progress began (loop time)."""
 
-    since: float | None = None
+    __slots__ = ("gave_up", "since", "task")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        #: Loop time the send in progress began, or None between sends.
+        self.since: float | None = None
+        #: Set when the sender was interrupted on purpose (stuck, or dropped mid-send).
+        self.gave_up = False
+
+    def give_up(self) -> None:
+        """Interrupt the sender (a stuck send, or the broker dropped it mid-send)."""
+        if self.task is not None and not self.gave_up:
+            self.gave_up = True
+            self.task.cancel()
+
+    def dropped(self) -> None:
+        """The broker dropped the subscription: interrupt a send in progress.
+
+        A sender waiting for the next message needs no help: that read raises
+        :class:`SubscriberDropped` by itself.
+        """
+        if self.since is not None:
+            self.give_up()
 
 
-async def _send_each(subscription: Subscriber, clock: _SendClock) -> None:
+class _StuckSends:
+    """The forwarders of one event loop, checked every ``SEND_TIMEOUT / 2`` seconds.
+
+    A timer, not a task, and only while there is a forwarder to check.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._forwarders: set[_Forwarder] = set()  # forwarding() always discards its own
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, forwarder: _Forwarder) -> None:
+        """Watch ``forwarder`` until it is discarded."""
+        self._forwarders.add(forwarder)
+        if self._timer is None:
+            self._timer = self._loop.call_later(SEND_TIMEOUT / 2, self._check)
+
+    def discard(self, forwarder: _Forwarder) -> None:
+        """Stop watching ``forwarder``."""
+        self._forwarders.discard(forwarder)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        for forwarder in list(self._forwarders):
+            if forwarder.since is not None and now - forwarder.since >= SEND_TIMEOUT:
+                log.info("a send to a websocket client has been stuck for %.0f s", SEND_TIMEOUT)
+                forwarder.give_up()
+        self._timer = self._loop.call_later(SEND_TIMEOUT / 2, self._check) if self._forwarders else None
+
+
+_WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _StuckSends] = weakref.WeakKeyDictionary()
+
+
+def _watchdog() -> _StuckSends:
     loop = asyncio.get_running_loop()
-    send = text_sender()  # not websocket.send: Quart's per-frame work is most of a delivery
-    async for message in subscription:
-        # A timer per send would cost more than the send; _watch checks the clock instead.
-        clock.since = loop.time()
-        await send(message)
-        clock.since = None
-
-
-async def _watch(subscription: Subscriber, clock: _SendClock) -> None:
-    """Return once the broker drops ``subscription`` or one send has taken SEND_TIMEOUT."""
-    loop = asyncio.get_running_loop()
-    while not subscription.dropped.is_set():
-        with suppress(TimeoutError):
-            async with asyncio.timeout(SEND_TIMEOUT / 2):
-                await subscription.dropped.wait()
-        if clock.since is not None and loop.time() - clock.since >= SEND_TIMEOUT:
-            return
+    watchdog = _WATCHDOGS.get(loop)
+    if watchdog is None:
+        watchdog = _WATCHDOGS[loop] = _StuckSends(loop)
+    return watchdog
 
 
 async def _forward(
-    subscription: Subscriber, on_close: Callable[[], None], handler: asyncio.Task[Any]
+    subscription: Subscriber,
+    forwarder: _Forwarder,
+    on_close: Callable[[], None],
+    handler: asyncio.Task[Any],
 ) -> None:
     """Send each broadcast to this client; end the connection when that stops working.
 
-    A client that falls behind (its queue overflowed while a send was stuck, or one send
-    took over :data:`SEND_TIMEOUT`) is closed with 1013 "try again later"; any other
-    failure with 1011. Either way ``on_close`` is called and the handler is interrupted.
+    A client that falls behind (its queue overflowed, or one send took over
+    :data:`SEND_TIMEOUT`) is closed with 1013 "try again later"; any other failure with
+    1011. Either way ``on_close`` is called and the handler is interrupted.
     """
-    clock = _SendClock()
-    sending = asyncio.create_task(_send_each(subscription, clock))
-    watching = asyncio.create_task(_watch(subscription, clock))
+    loop = asyncio.get_running_loop()
+    send = text_sender()  # not websocket.send: Quart's per-frame work is most of a delivery
     try:
-        await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        # Also interrupts a send stuck on a client that stopped reading.
-        sending.cancel()
-        watching.cancel()
-        await asyncio.gather(sending, watching, return_exceptions=True)
-    error = None if sending.cancelled() else sending.exception()
-    if error is None or isinstance(error, SubscriberDropped):
-        log.info("closing a websocket on %s that fell behind", websocket.path)
-        # Fell behind or stuck mid-send; otherwise the broker itself failed.
-        slow = subscription.lagging or clock.since is not None
-        await close_quietly(
-            CloseCode.TRY_AGAIN_LATER,
-            "too slow; please reconnect" if slow else "server busy; please reconnect",
-        )
-    else:
+        async for message in subscription:
+            # A timer per send would cost more than the send: the watchdog reads this.
+            forwarder.since = loop.time()
+            await send(message)
+            forwarder.since = None
+    except SubscriberDropped:
+        pass
+    except asyncio.CancelledError:
+        if not forwarder.gave_up:
+            raise  # forwarding() is over: the connection ends some other way
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+    except Exception as error:
         log.error("forwarding broadcasts failed on %s", websocket.path, exc_info=error)
         await close_quietly(CloseCode.SERVER_ERROR, "internal error")
+        on_close()
+        handler.cancel()
+        return
+    log.info("closing a websocket on %s that fell behind", websocket.path)
+    # Fell behind or stuck mid-send; otherwise the broker itself failed.
+    slow = subscription.lagging or forwarder.since is not None
+    await close_quietly(
+        CloseCode.TRY_AGAIN_LATER,
+        "too slow; please reconnect" if slow else "server busy; please reconnect",
+    )
     on_close()
     handler.cancel()
 
 
-@asynccontextmanager
-async def forwarding(subscription: Subscriber, *, on_close: Callable[[], None]) -> AsyncIterator[None]:
+class forwarding:
     """Forward ``subscription``'s messages to this client while the ``async with`` block runs.
 
     If forwarding has to close the connection, it calls ``on_close`` and cancels the task
-    running the block.
+    running the block. (A class with slots, not ``@asynccontextmanager``: one per open
+    socket, and a generator-based one costs several hundred bytes more.)
     """
-    handler = asyncio.current_task()
-    assert handler is not None
-    forwarder = asyncio.create_task(_forward(subscription, on_close, handler))
-    try:
-        yield
-    finally:
-        await stop_task(forwarder)
+
+    __slots__ = ("_forwarder", "_on_close", "_subscription", "_watchdog")
+
+    def __init__(self, subscription: Subscriber, *, on_close: Callable[[], None]) -> None:
+        self._subscription = subscription
+        self._on_close = on_close
+        self._forwarder = _Forwarder()
+        self._watchdog: _StuckSends | None = None
+
+    async def __aenter__(self) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        forwarder = self._forwarder
+        forwarder.task = asyncio.create_task(_forward(self._subscription, forwarder, self._on_close, handler))
+        self._subscription.on_drop = forwarder.dropped
+        self._watchdog = _watchdog()
+        self._watchdog.add(forwarder)
+
+    async def __aexit__(self, *_: object) -> None:
+        self._subscription.on_drop = None
+        if self._watchdog is not None:
+            self._watchdog.discard(self._forwarder)
+        await stop_task(self._forwarder.task)

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, nullcontext
 from typing import Any
 
 from quart import websocket
@@ -47,6 +47,8 @@ PerUserLimit = tuple[str, tuple[float, int]]
 
 class ClientSocket:
     """The accepted websocket of one client, with its rate limit and error budget."""
+
+    __slots__ = ("_errors", "_pace", "_per_user", "_rate", "closed_by_server")
 
     def __init__(
         self, rate: tuple[float, int], per_user: PerUserLimit | None = None, *, pace: bool = False
@@ -91,7 +93,7 @@ class ClientSocket:
             if self._pace:
                 # A request/response client waits for each reply, so it is already flow
                 # controlled: hold its next frame back until the rate allows it rather
-                # than refuse it (unread frames stay bounded; see asgi RECEIVE_QUEUE_SIZE).
+                # than refuse it (unread frames stay bounded: see the asgi module).
                 await asyncio.sleep(self._rate.delay())
             if not self._rate.take():
                 await self.send_error("too many messages; slow down")
@@ -176,13 +178,28 @@ async def serve(
             else:
                 # Subscribe before accepting: once the client sees the handshake succeed,
                 # nothing published to the channel can pass it by.
-                async with broker().subscribe(channel) as subscription, AsyncExitStack() as extra:
-                    for other in also:
-                        feed = _feeder(subscription)
-                        await extra.enter_async_context(broker().subscribe(other, on_message=feed))
+                async with broker().subscribe(channel) as subscription, _feeding(subscription, also):
                     await accept()
                     async with forwarding(subscription, on_close=socket.mark_closed_by_server):
                         yield socket
+
+
+def _feeding(subscription: Subscriber, channels: Sequence[str]) -> AbstractAsyncContextManager[None]:
+    """Queue every message of ``channels`` on ``subscription`` too, for the block."""
+    # The usual case, no other channels, costs nothing per socket (an exit stack holds a
+    # 760-byte deque).
+    return _feeding_from(subscription, channels) if channels else _NOTHING
+
+
+_NOTHING: AbstractAsyncContextManager[None] = nullcontext()
+
+
+@asynccontextmanager
+async def _feeding_from(subscription: Subscriber, channels: Sequence[str]) -> AsyncIterator[None]:
+    async with AsyncExitStack() as extra:
+        for other in channels:
+            await extra.enter_async_context(broker().subscribe(other, on_message=_feeder(subscription)))
+        yield
 
 
 def _feeder(subscription: Subscriber) -> Callable[[str], None]:
