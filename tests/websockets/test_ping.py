@@ -2,7 +2,9 @@
 
 import asyncio
 
-from pykcworkshop import envfile
+from wsproto.events import Ping
+
+from pykcworkshop import envfile, hypercorn_fixes
 from tests.support.live_server import LiveServer
 from tests.support.websockets import offer, raw_connect, read_until_opcode
 
@@ -27,3 +29,18 @@ async def test_idle_connection_receives_pings(live_server, room, tmp_path):
             sock.close()
     finally:
         server.stop()
+
+
+async def test_a_ping_to_a_client_that_stopped_reading_gives_up_and_frees_the_send_lock():
+    """A stuck ping must not hold the connection's send lock: the close frame comes next."""
+    lock = asyncio.Lock()
+
+    class StuckStream:
+        async def _send_wsproto_event(self, event):
+            async with lock:  # as hypercorn's TCPServer.protocol_send holds its send lock
+                await asyncio.Event().wait()  # drain() on a client that stopped reading
+
+    began = asyncio.get_running_loop().time()
+    await asyncio.wait_for(hypercorn_fixes._send_quietly(StuckStream(), Ping()), 5)
+    assert asyncio.get_running_loop().time() - began < hypercorn_fixes.SEND_TIMEOUT + 1
+    assert not lock.locked()
