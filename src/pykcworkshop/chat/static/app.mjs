@@ -255,7 +255,8 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     return;
   }
   closeRoom();
-  room = new RoomSession({
+  let ending = false; // the room is being deleted, or we are being removed from it
+  const opened = new RoomSession({
     room: { room_hash: roomHash, room_name: roomName },
     session,
     validator,
@@ -268,8 +269,15 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
     onRenamed: () => sidebar.refresh().catch(() => {}),
     onGone: (message) => showRemoved(message, { own: true }),
     lastReadId: unread?.get(roomHash)?.last_read_id ?? null,
-    onRead: (messageId) => unread?.markRead(roomHash, messageId),
+    // Only while this room is open: a closed room (left, kicked, deleted) may still
+    // report what was on screen, and the server would refuse that read.
+    onRead: (messageId) => room === opened && !ending && unread?.markRead(roomHash, messageId),
+    onEnding: () => {
+      ending = true;
+      unread?.forget(roomHash);
+    },
   });
+  room = opened;
   room.start();
   rememberRoom(roomHash);
   sidebar.setActive(roomHash);
@@ -277,7 +285,6 @@ function openRoom({ room_hash: roomHash, room_name: roomName }) {
 
   if (!roomName) {
     // Opened before we knew its name (e.g. the last room of a previous visit).
-    const opened = room;
     api
       .getRoom(roomHash)
       .then((info) => room === opened && opened.setName(info?.room_name))

@@ -42,6 +42,8 @@ export class RoomSession {
    *   onGone(message)       we left or deleted the room here (close it, say `message`)
    *   lastReadId            the read position when opened (for the "New messages" divider)
    *   onRead(messageId)     the reader has seen the room up to this message
+   *   onEnding()            the room was deleted or we were removed: stop sending reads
+   *                         now (the socket's 4003/4004 close, and onRemoved, follow)
    */
   constructor({
     room,
@@ -57,6 +59,7 @@ export class RoomSession {
     onGone,
     lastReadId = null,
     onRead = null,
+    onEnding = null,
   }) {
     this.#roomHash = room.room_hash;
     this.#notifier = notifier;
@@ -149,8 +152,15 @@ export class RoomSession {
         },
         "role-changed": refreshMembers,
         "ownership-transferred": () => onRenamed?.(),
-        "member-kicked": othersChanged,
-        "member-banned": bansChanged,
+        "room-deleted": () => onEnding?.(),
+        "member-kicked": (event) => {
+          if (event.user_id === session.user_id) onEnding?.();
+          othersChanged(event);
+        },
+        "member-banned": (event) => {
+          if (event.user_id === session.user_id) onEnding?.();
+          bansChanged(event);
+        },
         "member-unbanned": bansChanged,
         "member-muted": refreshMembers,
         "member-unmuted": refreshMembers,
