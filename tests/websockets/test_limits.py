@@ -277,19 +277,23 @@ async def send_all(ws, frames: list[str]) -> None:
         await ws.send(frame)
 
 
+async def subscribed_route(app, path: str, channel: str) -> None:
+    """Add a websocket route at ``path`` whose handler forwards ``channel`` and says "subscribed"."""
+
+    @app.websocket(path)
+    async def forwarded_handler() -> None:
+        async with serve((100.0, 100), channel) as socket:
+            await socket.send_json("subscribed")
+            async for _ in socket.text_frames():
+                pass
+
+
 async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_unsubscribed(
     local_app_factory,
 ):
     async with local_app_factory() as app:
         chat_broker = app.extensions[EXTENSION].broker
-
-        @app.websocket("/test/lag")
-        async def lagging_handler() -> None:
-            async with serve((100.0, 100), "test:lag") as socket:
-                await socket.send_json("subscribed")
-                async for _ in socket.text_frames():
-                    pass
-
+        await subscribed_route(app, "/test/lag", "test:lag")
         async with app.test_client().websocket("/test/lag") as ws:
             assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
             # Handed over in one go, so the forwarder cannot send any in between.
@@ -317,21 +321,12 @@ def stuck_sends(monkeypatch) -> list[str]:
     return begun
 
 
-async def forwarding_app(app, channel: str) -> None:
-    @app.websocket(f"/test/{channel}")
-    async def forwarded_handler() -> None:
-        async with serve((100.0, 100), channel) as socket:
-            await socket.send_json("subscribed")
-            async for _ in socket.text_frames():
-                pass
-
-
 async def test_forwarding_gives_up_on_a_send_stuck_longer_than_send_timeout(local_app_factory, monkeypatch):
     monkeypatch.setattr(forwarding, "SEND_TIMEOUT", 0.1)
     begun = stuck_sends(monkeypatch)
     async with local_app_factory() as app:
         chat_broker = app.extensions[EXTENSION].broker
-        await forwarding_app(app, "stuck")
+        await subscribed_route(app, "/test/stuck", "stuck")
         async with app.test_client().websocket("/test/stuck") as ws:
             assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
             chat_broker.deliver(Event("stuck", "one"))
@@ -349,7 +344,7 @@ async def test_forwarding_interrupts_a_stuck_send_when_the_broker_drops_the_subs
     stuck_sends(monkeypatch)
     async with local_app_factory() as app:
         chat_broker = app.extensions[EXTENSION].broker
-        await forwarding_app(app, "dropped")
+        await subscribed_route(app, "/test/dropped", "dropped")
         async with app.test_client().websocket("/test/dropped") as ws:
             assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
             chat_broker.deliver(Event("dropped", "first"))
