@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--server", default="ours", help="which server to profile (as in bench:fanout)")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10_000, help="deliveries per second")
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = Path(tempfile.mkdtemp(prefix="pykc-bench-gc-")) / "gc"
     os.environ["BENCH_GC_PROBE"] = str(probe)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(BENCH / "probe"), os.environ.get("PYTHONPATH", "")])
-    server, specs = start_server("ours", args.clients, senders_needed(args.clients, args.rate))
+    server, specs = start_server(args.server, args.clients, senders_needed(args.clients, args.rate))
     # Only the server's processes should carry the probe.
     del os.environ["BENCH_GC_PROBE"]
     os.environ["PYTHONPATH"] = os.environ["PYTHONPATH"].split(os.pathsep, 1)[1]
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         time.sleep(0.5)
         result = generator.run_step(
-            server="ours",
+            server=args.server,
             server_pid=server.pid,
             deflate=args.deflate,
             step=1,
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 capture_output=True,
             )
             generator.run_step(
-                server="ours",
+                server=args.server,
                 server_pid=server.pid,
                 deflate=args.deflate,
                 step=2,
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1.5)  # one more probe write
         server.stop()
     print(
-        f"Profile of ours: {args.clients} clients, {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
+        f"Profile of {args.server}: {args.clients} clients,"
+        f" {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
         f"{', deflate offered' if args.deflate else ''}"
     )
     print(

@@ -241,3 +241,43 @@ async def test_unkeyed_messages_still_overflow_a_queue(broker):
         for n in range(broker.capacity):  # a keyed message holds a slot too
             await broker.publish_text("room:c", str(n))
         assert subscriber.lagging
+
+
+# ---------------------------------------------------------------- direct hand-over
+
+
+async def test_direct_takes_messages_only_while_the_reader_waits_on_an_empty_queue(broker):
+    taken: list[str] = []
+    async with broker.subscribe("room:d") as subscriber:
+        subscriber.direct = lambda message: taken.append(message) is None
+        await broker.publish_text("room:d", "nobody reads yet")  # no reader waits: queued
+        assert taken == []
+        assert await next_message(subscriber) == "nobody reads yet"
+        reading = asyncio.create_task(subscriber.get())
+        await asyncio.sleep(0)  # the reader now waits on the empty queue
+        await broker.publish_text("room:d", "handed over")
+        assert taken == ["handed over"]
+        assert not reading.done()  # the reader was not woken for it
+        reading.cancel()
+
+
+async def test_a_message_direct_declines_is_queued_for_the_reader(broker):
+    async with broker.subscribe("room:d") as subscriber:
+        subscriber.direct = lambda message: False
+        reading = asyncio.create_task(subscriber.get())
+        await asyncio.sleep(0)
+        await broker.publish_text("room:d", "declined", conflate="k")
+        assert await asyncio.wait_for(reading, 2) == "declined"
+
+
+async def test_direct_is_not_offered_messages_once_the_subscriber_is_dropped(broker):
+    taken: list[str] = []
+    async with broker.subscribe("room:d") as subscriber:
+        subscriber.direct = lambda message: taken.append(message) is None
+        reading = asyncio.create_task(subscriber.get())
+        await asyncio.sleep(0)
+        subscriber.drop(SubscriberLagging("behind"))
+        await broker.publish_text("room:d", "too late")
+        assert taken == []
+        with pytest.raises(SubscriberLagging):
+            await asyncio.wait_for(reading, 2)

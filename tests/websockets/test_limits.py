@@ -289,21 +289,38 @@ async def subscribed_route(app, path: str, channel: str) -> None:
 
 
 async def test_connection_that_falls_256_frames_behind_is_closed_with_1013_and_unsubscribed(
-    local_app_factory,
+    local_app_factory, monkeypatch
 ):
+    slow_sends(monkeypatch)
     async with local_app_factory() as app:
         chat_broker = app.extensions[EXTENSION].broker
         await subscribed_route(app, "/test/lag", "test:lag")
         async with app.test_client().websocket("/test/lag") as ws:
             assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
-            # Handed over in one go, so the forwarder cannot send any in between.
-            for n in range(chat_broker.capacity + 1):
+            # Handed over in one go: the first is being sent, the next 256 fill the
+            # queue, and the last one does not fit.
+            for n in range(chat_broker.capacity + 2):
                 chat_broker.deliver(Event("test:lag", str(n)))
             with pytest.raises(WebsocketDisconnectError) as closed:
                 while True:
                     await asyncio.wait_for(ws.receive(), 5)
             assert closed.value.args[0] == 1013
         assert chat_broker.subscriber_count("test:lag") == 0
+
+
+def slow_sends(monkeypatch) -> list[str]:
+    """Make every broadcast send take 10 ms, as to a client that reads slowly; return the sends done."""
+    done: list[str] = []
+
+    def sender():
+        async def send(text: str) -> None:
+            await asyncio.sleep(0.01)
+            done.append(text)
+
+        return send
+
+    monkeypatch.setattr(forwarding, "text_sender", sender)
+    return done
 
 
 def stuck_sends(monkeypatch) -> list[str]:
@@ -355,6 +372,68 @@ async def test_forwarding_interrupts_a_stuck_send_when_the_broker_drops_the_subs
                 await asyncio.wait_for(ws.receive(), 5)
             assert closed.value.args[0] == 1013
         assert chat_broker.subscriber_count("dropped") == 0
+
+
+async def test_messages_published_while_a_send_waits_follow_it_in_order(local_app_factory, monkeypatch):
+    # The first send waits (a full socket buffer) and is finished by a tail task; the
+    # messages published meanwhile queue behind it, and once it is out, sends are direct again.
+    gate = asyncio.Event()
+    lean_sender = forwarding.text_sender
+
+    def sender():
+        send = lean_sender()
+
+        async def gated_send(text: str) -> None:
+            if text == "0":
+                await gate.wait()
+            await send(text)
+
+        return gated_send
+
+    monkeypatch.setattr(forwarding, "text_sender", sender)
+    async with local_app_factory() as app:
+        chat_broker = app.extensions[EXTENSION].broker
+        await subscribed_route(app, "/test/order", "order")
+        async with app.test_client().websocket("/test/order") as ws:
+            assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
+            for n in range(4):
+                chat_broker.deliver(Event("order", str(n)))
+            await asyncio.sleep(0.05)
+            gate.set()
+            assert [await asyncio.wait_for(ws.receive(), 5) for _ in range(4)] == ["0", "1", "2", "3"]
+            chat_broker.deliver(Event("order", "4"))
+            assert await asyncio.wait_for(ws.receive(), 5) == "4"
+
+
+async def test_a_failing_send_closes_only_its_connection_with_1011(local_app_factory, monkeypatch):
+    lean_sender = forwarding.text_sender
+    senders = 0
+
+    def sender():
+        nonlocal senders
+        senders += 1
+        if senders == 2:
+
+            async def failing_send(text: str) -> None:
+                raise RuntimeError("a bug in the send path")
+
+            return failing_send
+        return lean_sender()
+
+    monkeypatch.setattr(forwarding, "text_sender", sender)
+    async with local_app_factory() as app:
+        chat_broker = app.extensions[EXTENSION].broker
+        await subscribed_route(app, "/test/failing", "failing")
+        client = app.test_client()
+        async with client.websocket("/test/failing") as healthy, client.websocket("/test/failing") as broken:
+            for ws in (healthy, broken):
+                assert json.loads(await asyncio.wait_for(ws.receive(), 5)) == "subscribed"
+            chat_broker.deliver(Event("failing", "hello"))  # the publisher sees no error
+            with pytest.raises(WebsocketDisconnectError) as closed:
+                await asyncio.wait_for(broken.receive(), 5)
+            assert closed.value.args[0] == 1011
+            assert await asyncio.wait_for(healthy.receive(), 5) == "hello"
+            assert chat_broker.subscriber_count("failing") == 1
 
 
 async def test_a_subscriber_dropped_while_its_reader_waits_wakes_the_reader():

@@ -30,6 +30,11 @@ class Subscriber:
     :attr:`is_dropped` turns true and :attr:`on_drop` is called, so a consumer stuck
     elsewhere (e.g. in a slow send) can be stopped. A message offered with a conflation
     key replaces the pending one with the same key.
+
+    A consumer may also take messages as they are offered (:attr:`direct`): while its
+    reader waits on an empty queue, a message goes to ``direct`` first, in the offering
+    task, and is queued only if ``direct`` declines it. Waking the reader's task costs
+    more than a send does, so the broadcast path hands each frame over this way.
     """
 
     # Thousands of these live at once, two per idle socket: slots, no asyncio.Event (each
@@ -44,6 +49,7 @@ class Subscriber:
         "_size",
         "_waiter",
         "channel",
+        "direct",
         "on_drop",
     )
 
@@ -51,6 +57,9 @@ class Subscriber:
         self.channel = channel
         #: Called once when the broker drops this subscriber (e.g. to interrupt a stuck send).
         self.on_drop: Callable[[], None] | None = None
+        #: Takes a message while the reader waits on an empty queue; returns False to
+        #: have it queued instead (see the class docstring).
+        self.direct: Callable[[str], bool] | None = None
         self._capacity = capacity
         # Cells [message, key]; a replaced message's cell is emptied (message None) in place.
         self._pending: list[list[str | None]] = []
@@ -86,6 +95,9 @@ class Subscriber:
         """
         if self._reason is not None:
             return False
+        # Nothing is queued and the reader waits: nothing to conflate or keep order with.
+        if self._waiter is not None and self.direct is not None and self.direct(message):
+            return True
         if key is not None and self._latest and (replaced := self._latest.pop(key, None)) is not None:
             replaced[0] = None
             self._size -= 1

@@ -18,7 +18,7 @@ client that pipelines faster than its handler answers.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final
 
 from quart import websocket
@@ -86,19 +86,24 @@ class DrainingWebsocketConnection(ASGIWebsocketConnection):
 _ASGI_SEND: Final = "_pykc_asgi_send"
 
 
-def text_sender() -> Callable[[str], Awaitable[None]]:
+def server_send() -> Any | None:
+    """Return the ASGI server's own ``send`` for this websocket, or None (not served by us)."""
+    # (The proxy's object, not the proxy: the attribute was set on the object.)
+    return getattr(websocket._get_current_object(), _ASGI_SEND, None)  # type: ignore[attr-defined]
+
+
+def text_sender() -> Callable[[str], Coroutine[Any, Any, None]] | None:
     """Return a function that sends one text frame on this (accepted) websocket, lean.
 
     For the broadcast hot path: Quart's ``websocket.send`` yields to the loop
     (``sleep(0)``), checks ``accept()`` and fires the ``websocket_sent`` signal on every
-    frame; this calls the ASGI server's ``send`` directly. Only for connections served
-    through :class:`DrainingWebsocketConnection` (hypercorn); elsewhere (Quart's test
-    client) it is ``websocket.send``.
+    frame; this calls the ASGI server's ``send`` directly, and needs no request context,
+    so any task may call it. None where the connection is not served through
+    :class:`DrainingWebsocketConnection` (Quart's test client): use ``websocket.send``.
     """
-    # (The proxy's object, not the proxy: the attribute was set on the object.)
-    send = getattr(websocket._get_current_object(), _ASGI_SEND, None)  # type: ignore[attr-defined]
+    send = server_send()
     if send is None:
-        return websocket.send
+        return None
 
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "bytes": None, "text": text})
