@@ -16,9 +16,13 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from websockets.asyncio.client import connect
+from wsproto.connection import Connection, ConnectionType
+from wsproto.events import TextMessage
 
 from pykcworkshop.chat.api.websockets import compression, frame_writer
 
@@ -79,6 +83,20 @@ def test_a_send_that_is_not_hypercorns_gets_no_writer():
         pass
 
     assert frame_writer.frame_writer(other_send) is None
+
+
+# Around the two length-encoding thresholds (126 and 65,536 bytes), and any text at all.
+LENGTHS = st.sampled_from([0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+
+
+@given(st.one_of(st.text(), LENGTHS.map(lambda n: "é" * (n // 2) + "x" * (n % 2))))
+def test_a_shared_frame_is_the_frame_wsproto_would_send(text):
+    assert frame_writer.text_frame(text) == Connection(ConnectionType.SERVER).send(TextMessage(data=text))
+
+
+def test_a_shared_frame_is_built_once_per_message():
+    text = "one message to many clients"
+    assert frame_writer.text_frame(text) is frame_writer.text_frame(text)
 
 
 @pytest.mark.parametrize("deflate", ["off", "on"])

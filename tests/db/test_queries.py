@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import NoResultFound, StatementError
 
 from pykcworkshop.chat import db
@@ -418,6 +418,32 @@ async def test_history_cursor_pages_through_ties_newer():
     room, ids = await room_with_messages(-1, 0, 0, 0, 0, 0, 1)
     seen = await page_through(room.id, newer=True, chunk_size=2, start=T0 - timedelta(seconds=5))
     assert [message.id for message in seen] == ids
+
+
+async def test_history_with_a_cursor_from_another_room_pages_by_the_timestamp():
+    room, _ = await room_with_messages(0, 1, 2)
+    _other_room, (foreign,) = await room_with_messages(1.5)
+    middle = T0 + timedelta(seconds=1.5)
+    assert contents(await history(room.id, middle, cursor_id=foreign)) == ["m1", "m0"]
+    assert contents(await history(room.id, middle, cursor_id=foreign, newer=True)) == ["m2"]
+
+
+async def test_a_cursor_page_is_one_statement():
+    """The cursor's timestamp is a subquery of the page's query, not a round trip of its own."""
+    room, ids = await room_with_messages(0, 1, 2)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = db.get_engine().sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = await history(room.id, T0 + timedelta(seconds=9), cursor_id=ids[2])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert contents(page) == ["m1", "m0"]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
 async def test_history_without_cursor_is_strict_about_a_shared_timestamp():

@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -251,19 +251,39 @@ async def get_history(
     of this room, the boundary is that message's exact (timestamp, id) instead, so messages
     that share a timestamp (or a millisecond) are neither skipped nor repeated across pages.
     """
-    order = (ChatMessage.timestamp, ChatMessage.id)
-    cursor_ts = None
     if cursor_id is not None:
-        cursor_ts = await session.scalar(
-            select(ChatMessage.timestamp).where(ChatMessage.id == cursor_id, ChatMessage.room_id == room_id)
+        # One round trip: the cursor's timestamp is a subquery. A cursor that is not one of
+        # this room's messages makes it NULL and the page empty; only then is it looked up.
+        cursor_ts = _message_timestamp(room_id, cursor_id)
+        rows = await _history_page(
+            session, room_id, chunk_size, newer, cursor_ts.scalar_subquery(), cursor_id
         )
-    if cursor_ts is None:
-        boundary = ChatMessage.timestamp > before if newer else ChatMessage.timestamp < before
+        if rows or await session.scalar(cursor_ts) is not None:
+            return rows
+    return await _history_page(session, room_id, chunk_size, newer, before, None)
+
+
+def _message_timestamp(room_id: str, message_id: int) -> Select[Any]:
+    return select(ChatMessage.timestamp).where(ChatMessage.id == message_id, ChatMessage.room_id == room_id)
+
+
+async def _history_page(
+    session: AsyncSession,
+    room_id: str,
+    chunk_size: int,
+    newer: bool,
+    boundary_ts: Any,
+    boundary_id: int | None,
+) -> list[MessageRow]:
+    """Up to ``chunk_size`` messages past ``boundary_ts`` (and ``boundary_id``, if given)."""
+    order = (ChatMessage.timestamp, ChatMessage.id)
+    if boundary_id is None:
+        boundary = ChatMessage.timestamp > boundary_ts if newer else ChatMessage.timestamp < boundary_ts
     else:
         # A row-value comparison, not `ts < x OR (ts = x AND id < y)`: both SQLite and
         # PostgreSQL turn it into a range on the (room_id, timestamp, id) index, while the
         # OR made them scan from the newest end down to the cursor.
-        row, cursor = tuple_(ChatMessage.timestamp, ChatMessage.id), tuple_(cursor_ts, cursor_id)
+        row, cursor = tuple_(*order), tuple_(boundary_ts, boundary_id)
         boundary = row > cursor if newer else row < cursor
     query = (
         select(
