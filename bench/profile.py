@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
         )
         time.sleep(0.5)
+        step_began = time.monotonic()
         result = generator.run_step(
             server=args.server,
             server_pid=server.pid,
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             drain=5.0,
             target_rate=args.rate,
         )
+        step_ended = time.monotonic()
         _out, err = spy.communicate(timeout=60)
         if spy.returncode:
             print(f"py-spy failed: {err.strip()}")
@@ -229,6 +231,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"  pid {summary['pid']} ({summary['seconds']:.0f} s, "
                 f"thresholds {summary['thresholds']}): {gens}"
             )
+            during = [row for row in summary.get("stalls", []) if step_began <= row[0] <= step_ended]
+            pauses = [row for row in summary.get("long_pauses", []) if step_began <= row[0] <= step_ended]
+            if during or pauses:
+                print(
+                    f"    during the step: {len(during)} loop callbacks over 10 ms"
+                    f" (longest {max((r[1] for r in during), default=0) * 1000:.0f} ms),"
+                    f" {len(pauses)} collections over 10 ms"
+                )
+                for ended, took, what in sorted(during, key=lambda r: -r[1])[:8]:
+                    print(f"      +{ended - step_began:6.2f} s  {took * 1000:6.1f} ms  {what}")
+                for ended, generation, took in pauses[:8]:
+                    print(f"      +{ended - step_began:6.2f} s  {took * 1000:6.1f} ms  gen{generation} collection")
     (RESULTS / f"profile-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
     shutil.rmtree(probe.parent, ignore_errors=True)
     return 0

@@ -4,6 +4,11 @@ Only ``bench/profile.py`` puts it there (for our server, including hypercorn's s
 worker). With ``BENCH_GC_PROBE=<file>`` set, each process records the duration of every
 garbage collection (``gc.callbacks``) and writes a summary to ``<file>.<pid>.json`` every
 second: collections and pause percentiles per generation, and the longest pauses.
+
+It also records when they happened, next to the event loop's stalls: every collection
+over ``LONG`` seconds, and every loop callback (a task's step included) that ran longer,
+with CLOCK_MONOTONIC times (the clock all the benchmark's processes share) and what ran.
+A p99 far above p50 at a modest CPU share is usually a few such stalls.
 """
 
 from __future__ import annotations
@@ -18,7 +23,12 @@ if _TARGET:
     import threading
     import time
 
+    import asyncio.events
+
+    LONG = 0.010
     _pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    _long_pauses: list[tuple[float, int, float]] = []  # (monotonic end, generation, seconds)
+    _stalls: list[tuple[float, float, str]] = []  # (monotonic end, seconds, what ran)
     _started = [0.0]
     _begin = time.perf_counter()
 
@@ -26,7 +36,29 @@ if _TARGET:
         if phase == "start":
             _started[0] = time.perf_counter()
         else:
-            _pauses[info["generation"]].append(time.perf_counter() - _started[0])
+            took = time.perf_counter() - _started[0]
+            _pauses[info["generation"]].append(took)
+            if took > LONG and len(_long_pauses) < 1000:
+                _long_pauses.append((time.monotonic(), info["generation"], took))
+
+    def _what(handle: asyncio.events.Handle) -> str:
+        callback = handle._callback
+        task = getattr(callback, "__self__", None)
+        if isinstance(task, asyncio.Task):
+            coro = task.get_coro()
+            return f"task {getattr(coro, '__qualname__', coro)!s}"
+        return getattr(callback, "__qualname__", repr(callback))
+
+    _run = asyncio.events.Handle._run
+
+    def _timed_run(self: asyncio.events.Handle) -> None:
+        began = time.perf_counter()
+        _run(self)
+        took = time.perf_counter() - began
+        if took > LONG and len(_stalls) < 1000:
+            _stalls.append((time.monotonic(), took, _what(self)))
+
+    asyncio.events.Handle._run = _timed_run  # type: ignore[method-assign]
 
     def _summary() -> dict[str, object]:
         # (No gc.get_objects() here: walking every object would itself stall the server.)
@@ -35,6 +67,8 @@ if _TARGET:
             "seconds": time.perf_counter() - _begin,
             "thresholds": gc.get_threshold(),
             "stats": gc.get_stats(),
+            "long_pauses": _long_pauses,
+            "stalls": _stalls,
         }
         for generation, pauses in _pauses.items():
             ordered = sorted(pauses)

@@ -16,10 +16,10 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from wsproto.connection import Connection, ConnectionType
 from wsproto.events import TextMessage
