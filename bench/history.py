@@ -154,7 +154,7 @@ async def time_pages(room_hash: str, count: int, requests: int, first_id: int) -
             position = rng.randrange(PAGE, count - PAGE)
             kwargs = {"room_id": room_hash, "chunk_size": PAGE, **shape(position)}
             began = time.perf_counter()
-            async with db.get_session() as session:
+            async with db.get_session(read_only=True) as session:
                 page = await db.get_history(session, **kwargs)
             samples.append(time.perf_counter() - began)
             assert len(page) == PAGE, f"{name}: page of {len(page)}"

@@ -18,12 +18,11 @@ import os
 _TARGET = os.environ.get("BENCH_GC_PROBE")
 
 if _TARGET:
+    import asyncio.events
     import gc
     import json
     import threading
     import time
-
-    import asyncio.events
 
     LONG = 0.010
     _pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}

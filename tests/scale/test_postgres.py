@@ -231,3 +231,26 @@ async def test_timestamp_column_is_timestamptz_on_postgresql(pg_data_layer: str)
         ("chat_messages", "timestamp"): "timestamp with time zone",
         ("user_tokens", "expires_at"): "timestamp with time zone",
     }
+
+
+async def test_a_read_only_session_reads_without_a_transaction_on_postgresql(data_layer: str) -> None:
+    """History pages read through ``get_session(read_only=True)``: on PostgreSQL no BEGIN or
+    ROLLBACK round trips (each statement is its own transaction); on SQLite a plain session."""
+    async with db.get_session() as session:
+        author = await make_user(session, "reader")
+        room = await db.create_room(session, room_name="reads", creator_id=author.id)
+        await db.create_chat_message(
+            session, author_id=author.id, room_id=room.id, content="hi", timestamp=T0
+        )
+        await session.commit()
+    async with db.get_session(read_only=True) as session:
+        page = await db.get_history(session, room_id=room.id, before=T0 + timedelta(seconds=1), chunk_size=5)
+        assert [message.content for message in page] == ["hi"]
+        if data_layer == "postgresql":
+            first = await session.scalar(text("SELECT txid_current()"))
+            second = await session.scalar(text("SELECT txid_current()"))
+            assert first != second  # two transactions: none was begun around them
+    if data_layer == "postgresql":
+        async with db.get_session() as session:
+            first = await session.scalar(text("SELECT txid_current()"))
+            assert await session.scalar(text("SELECT txid_current()")) == first

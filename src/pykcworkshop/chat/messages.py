@@ -160,7 +160,8 @@ def parse_history_request(frame: dict[str, Any]) -> HistoryRequest | str:
 
 async def load_history(room_hash: str, request: HistoryRequest) -> list[dict[str, Any]]:
     """Return the room's messages that ``request`` asks for, as message objects."""
-    async with db.get_session() as session:
+    # One page is one statement (two if its cursor is not found): no transaction needed.
+    async with db.get_session(read_only=True) as session:
         rows = await db.get_history(
             session,
             room_id=room_hash,

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _engine: AsyncEngine | None = None
 _sessionmaker: async_sessionmaker[AsyncSession] | None = None
+#: Sessions for single reads (see get_session); the same as _sessionmaker on SQLite.
+_read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
 #: Milliseconds SQLite waits on a locked database before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -47,7 +49,7 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def connect(db_uri: str, debug: bool = False) -> None:
     """(Re)point the module's engine at ``db_uri``, an SQLAlchemy async URL."""
-    global _engine, _sessionmaker
+    global _engine, _sessionmaker, _read_sessionmaker
     url = make_url(db_uri)
     options: dict[str, Any] = {"echo": debug, "pool_pre_ping": url.get_backend_name() != "sqlite"}
     _engine = create_async_engine(url, **options)
@@ -55,6 +57,12 @@ def connect(db_uri: str, debug: bool = False) -> None:
         event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
     # expire_on_commit=False: returned objects stay readable after the caller commits.
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
+    _read_sessionmaker = _sessionmaker
+    if url.get_backend_name() == "postgresql":
+        # No BEGIN before and no ROLLBACK after: two round trips of a history page's four.
+        # (On SQLite switching the mode would cost a hop to aiosqlite's thread instead.)
+        reads = _engine.execution_options(isolation_level="AUTOCOMMIT")
+        _read_sessionmaker = async_sessionmaker(reads, expire_on_commit=False)
 
 
 def get_engine() -> AsyncEngine:
@@ -70,11 +78,17 @@ async def dispose() -> None:
         await _engine.dispose()
 
 
-def get_session() -> AsyncSession:
-    """Return a new session; use it as ``async with db.get_session() as session:``."""
-    if _sessionmaker is None:
+def get_session(*, read_only: bool = False) -> AsyncSession:
+    """Return a new session; use it as ``async with db.get_session() as session:``.
+
+    ``read_only``: for reads that need no transaction (each statement sees the data
+    committed when it runs); on PostgreSQL such a session skips BEGIN and ROLLBACK.
+    Nothing it writes is rolled back: do not write with it.
+    """
+    makers = _read_sessionmaker if read_only else _sessionmaker
+    if makers is None:
         raise RuntimeError("database not connected: call pykcworkshop.chat.db.connect() first")
-    return _sessionmaker()
+    return makers()
 
 
 async def initialize(drop_tables: bool = False) -> None:
