@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"      +{ended - step_began:6.2f} s  {took * 1000:6.1f} ms  {what}")
                 for ended, generation, took in pauses[:8]:
                     print(
-                        f"      +{ended - step_began:6.2f} s  {took * 1000:6.1f} ms  gen{generation} collection"
+                        f"      +{ended - step_began:6.2f} s  {took * 1000:6.1f} ms"
+                        f"  gen{generation} collection"
                     )
     (RESULTS / f"profile-{stamp}.json").write_text(json.dumps(report, indent=1, default=str))
     shutil.rmtree(probe.parent, ignore_errors=True)
