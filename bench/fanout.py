@@ -21,7 +21,8 @@ SQLite persistence and the chat rate limits on). For ours, the sends are spread 
 sender users that no per-connection or per-user chat limit is hit. ``ours_redis`` is ours
 with ``BROKER_URL`` on the local Redis (``BENCH_REDIS_URL``, default database 13): every
 publish goes through Redis and back, as with several processes, while Redis itself runs
-beside the generator on core 1.
+beside the generator on core 1 (a local Redis server is pinned there for the run, then
+restored).
 
 Output: a table on stdout, JSON lines in bench/results/, and a plot of p99 against the
 delivery rate (docs/bench-fanout.png by default).
