@@ -281,3 +281,44 @@ async def test_direct_is_not_offered_messages_once_the_subscriber_is_dropped(bro
         assert taken == []
         with pytest.raises(SubscriberLagging):
             await asyncio.wait_for(reading, 2)
+
+
+class CallbackBackend(QueueBackend):
+    """A backend that hands events over through ``on_published`` as it receives them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_published = None
+
+    async def publish(self, channel: str, message: str, key: str | None = None) -> None:
+        assert self.on_published is not None, "the broker sets on_published when it connects"
+        self.on_published(Event(channel, message, key))
+
+
+def taken_at_once(subscriber: pubsub.Subscriber) -> str | None:
+    """The subscriber's next message if it is already queued, without letting any task run."""
+    reading = subscriber.get()
+    try:
+        reading.send(None)
+    except StopIteration as done:
+        return done.value
+    reading.close()
+    return None
+
+
+@pytest.mark.parametrize("backend_class", [CallbackBackend, QueueBackend])
+async def test_a_backend_with_on_published_delivers_without_a_fan_out_hop(backend_class):
+    backend = backend_class()
+    chat_broker = Broker(backend, capacity=8)
+    await chat_broker.connect()
+    try:
+        async with chat_broker.subscribe("room:cb") as subscriber:
+            await chat_broker.publish_text("room:cb", "at once")
+            if backend_class is CallbackBackend:
+                assert taken_at_once(subscriber) == "at once"
+            else:  # through next_published: the fan-out task has not run yet
+                assert taken_at_once(subscriber) is None
+                assert await next_message(subscriber) == "at once"
+    finally:
+        await chat_broker.disconnect()
+    assert getattr(backend, "on_published", None) is None

@@ -25,6 +25,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -94,6 +95,9 @@ class RedisBackend:
         self._channels: set[str] = set()
         self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
         self._published: asyncio.Queue[Event] = asyncio.Queue()
+        #: Set by the broker: called with each event as the reader receives it, instead of
+        #: queueing it for next_published() (see BrokerBackend).
+        self.on_published: Callable[[Event], None] | None = None
         self._pubsub: PubSub | None = None
         self._io_lock = asyncio.Lock()
         self._live = asyncio.Event()
@@ -302,7 +306,11 @@ class RedisBackend:
         channel = _text(message.get("channel"))
         if kind == "message":
             if channel in self._channels:
-                self._published.put_nowait(Event(channel, *unpack(_text(message.get("data")))))
+                event = Event(channel, *unpack(_text(message.get("data"))))
+                if self.on_published is None:
+                    self._published.put_nowait(event)
+                else:
+                    self.on_published(event)
         elif kind == "subscribe":
             for waiter in self._confirmations.get(channel, ()):
                 if not waiter.done():
