@@ -1,7 +1,10 @@
 """Forwarding a channel's broadcasts to one client, and closing clients that fall behind.
 
-One background task per connection sends each message of the connection's broker
-subscription to its client. A client that cannot keep up (its bounded queue overflowed,
+Each message of the connection's broker subscription goes to its client. While the
+client keeps up, the task that publishes the message writes it (:meth:`_Forwarder.send_now`,
+through :mod:`.frame_writer`): no task wakes per recipient, as with ``websockets.broadcast()``.
+A client that is behind has its messages queued, and one background task per connection
+sends them in order. A client that cannot keep up (its bounded queue overflowed,
 or one send has been stuck for :data:`SEND_TIMEOUT`) is closed with 1013 "try again
 later": the frontend then reconnects and fetches what it missed. The handler's task is
 interrupted, so the connection ends.
