@@ -99,7 +99,8 @@ def text_sender() -> Callable[[str], Coroutine[Any, Any, None]] | None:
     (``sleep(0)``), checks ``accept()`` and fires the ``websocket_sent`` signal on every
     frame; this calls the ASGI server's ``send`` directly, and needs no request context,
     so any task may call it. None where the connection is not served through
-    :class:`DrainingWebsocketConnection` (Quart's test client): use ``websocket.send``.
+    :class:`DrainingWebsocketConnection` (the app factory installs it, for hypercorn and
+    Quart's test client alike): use ``websocket.send`` there.
     """
     send = server_send()
     if send is None:
