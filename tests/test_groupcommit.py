@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from pykcworkshop.chat import db, groupcommit
+from pykcworkshop.chat.db.message_batches import NewMessage, Outcome, store_messages
 from pykcworkshop.chat.db.models import ChatMessage, MessageMention
 from pykcworkshop.utils import now
 from tests.support.seeding import Room, seed_room, stored_messages
@@ -16,29 +17,50 @@ from tests.support.seeding import Room, seed_room, stored_messages
 pytestmark = pytest.mark.usefixtures("database")
 
 
-async def test_concurrent_messages_share_one_transaction_and_keep_their_order():
+async def test_concurrent_messages_share_one_transaction_and_keep_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     room = await seed_room()
-    commits: list[object] = []
-    engine = db.get_engine().sync_engine
-    listener = lambda connection: commits.append(connection)  # noqa: E731
-    event.listen(engine, "commit", listener)
-    try:
-        stored = await asyncio.gather(
-            *(
-                groupcommit.store(author_id=room.owner.id, room_id=room.hash, content=f"m{n}")
-                for n in range(50)
-            )
-        )
-    finally:
-        event.remove(engine, "commit", listener)
+    batches: list[int] = []  # each store_messages call is one transaction
+
+    async def counted(batch: list[NewMessage], *, moment: datetime) -> list[Outcome]:
+        batches.append(len(batch))
+        return await store_messages(batch, moment=moment)
+
+    monkeypatch.setattr(groupcommit, "store_messages", counted)
+    stored = await asyncio.gather(
+        *(groupcommit.store(author_id=room.owner.id, room_id=room.hash, content=f"m{n}") for n in range(50))
+    )
     ids = [message_id for message_id, _ in stored]
     assert ids == sorted(ids) and len(set(ids)) == 50
-    assert len(commits) <= 2  # the first message may go alone, the other 49 share one
+    assert sum(batches) == 50 and len(batches) <= 2  # the first message may go alone
     async with db.get_session() as session:
         rows = (
-            await session.execute(select(ChatMessage.id, ChatMessage.content).where(ChatMessage.id.in_(ids)))
+            await session.execute(
+                select(ChatMessage.id, ChatMessage.content, ChatMessage.timestamp).where(
+                    ChatMessage.id.in_(ids)
+                )
+            )
         ).all()
-    assert sorted(rows) == [(message_id, f"m{n}") for n, message_id in enumerate(ids)]
+    assert sorted(rows) == [(message_id, f"m{n}", at) for n, (message_id, at) in enumerate(stored)]
+
+
+async def test_a_writer_that_fails_unexpectedly_answers_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bug in the writer must not leave the handlers waiting forever.
+    room = await seed_room()
+
+    async def broken(batch: list[NewMessage], *, moment: datetime) -> list[Outcome]:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(groupcommit, "store_messages", broken)
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(groupcommit.store(author_id=room.owner.id, room_id=room.hash, content="x") for _ in range(3)),
+            return_exceptions=True,
+        ),
+        timeout=5,
+    )
+    assert all(isinstance(result, groupcommit.NotStored) for result in results)
 
 
 async def test_a_message_the_database_refuses_fails_alone():

@@ -113,11 +113,11 @@ def kept_data_layer() -> Iterator[None]:
     The engine is process-wide; code that re-points it (``db.connect``, the app factory)
     would otherwise leave the live server's database unreachable for the tests after it.
     """
-    saved = engine._engine, engine._sessionmaker
+    saved = engine._engine, engine._sessionmaker, engine._read_sessionmaker
     try:
         yield
     finally:
-        engine._engine, engine._sessionmaker = saved
+        engine._engine, engine._sessionmaker, engine._read_sessionmaker = saved
 
 
 @asynccontextmanager

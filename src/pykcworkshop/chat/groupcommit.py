@@ -4,9 +4,9 @@ One ORM session, one INSERT and one commit per message capped a process at a few
 stored messages per second, and under load SQLite's writers fought for its lock until one
 gave up with ``database is locked`` (docs/performance.md). Here each event loop has at
 most one writer task: a handler queues its message and waits; the writer takes every
-message queued meanwhile, adds them with :func:`db.create_chat_message` to one session
-(SQLAlchemy sends them as one multi-row INSERT ... RETURNING) and commits once, then
-answers each handler in queue order. The writer starts when a message arrives and ends
+message queued meanwhile, stores them in one transaction
+(:func:`pykcworkshop.chat.db.message_batches.store_messages`, which takes each database's
+shortest path), then answers each handler in queue order. The writer starts when a message arrives and ends
 as soon as nothing is queued, so a loop that is simply closed finds no task pending.
 
 The same transaction checks the batch's authors for mutes, in one query (a lookup per
@@ -29,14 +29,9 @@ import logging
 import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, cast
+from typing import Final
 
-from sqlalchemy import Table, insert
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from pykcworkshop.chat import db
-from pykcworkshop.chat.db.models import ChatMessage, MessageMention
+from pykcworkshop.chat.db.message_batches import BatchBusy, BatchRefused, NewMessage, Outcome, store_messages
 from pykcworkshop.utils import now
 
 log = logging.getLogger(__name__)
@@ -61,12 +56,9 @@ class Muted(Exception):
         self.until = until
 
 
-@dataclass
+@dataclass(slots=True)
 class _Queued:
-    author_id: int
-    room_id: str
-    content: str
-    mentioned: frozenset[int]
+    message: NewMessage
     stored: asyncio.Future[tuple[int, datetime]] = field(repr=False)
 
 
@@ -81,7 +73,13 @@ class _Writer:
         try:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-                await _write(batch)
+                try:
+                    await _write(batch)
+                except Exception:
+                    # A bug, not the database refusing: its handlers must not wait forever.
+                    log.exception("chat messages not stored")
+                    for queued in batch:
+                        _answer(queued, NotStored("the message could not be stored"))
         finally:
             self.task = None
 
@@ -102,7 +100,10 @@ async def store(
     writer = _writers.get(loop)
     if writer is None:
         writer = _writers[loop] = _Writer()
-    queued = _Queued(author_id, room_id, content, mentioned, loop.create_future())
+    # A clock reading each, as db.create_chat_message takes one: clients that page by
+    # timestamp alone (the workshop's protocol) would skip messages sharing one.
+    message = NewMessage(author_id, room_id, content, now(), mentioned)
+    queued = _Queued(message, loop.create_future())
     writer.queue.append(queued)
     if writer.task is None:
         writer.task = loop.create_task(writer.run())
@@ -112,10 +113,10 @@ async def store(
 
 
 async def _write(batch: list[_Queued]) -> None:
-    """Store ``batch`` in one transaction; if it fails, each message alone."""
+    """Store ``batch`` in one transaction; if the database refuses it, each message alone."""
     try:
-        await _commit_busy_tolerant(batch)
-    except DBAPIError as error:
+        outcomes = await _store_busy_tolerant(batch)
+    except (BatchRefused, BatchBusy) as error:
         if len(batch) == 1:
             log.warning("chat message not stored: %s", error)
             _answer(batch[0], NotStored("the message could not be stored"))
@@ -123,63 +124,25 @@ async def _write(batch: list[_Queued]) -> None:
         # One bad message (e.g. its room was just deleted) must not fail the others.
         for queued in batch:
             await _write([queued])
+        return
+    for queued, outcome in zip(batch, outcomes, strict=True):
+        _answer(
+            queued, Muted(outcome) if isinstance(outcome, datetime) else (outcome, queued.message.timestamp)
+        )
 
 
-async def _commit_busy_tolerant(batch: list[_Queued]) -> None:
+async def _store_busy_tolerant(batch: list[_Queued]) -> list[Outcome]:
     pause = BUSY_PAUSE
     for attempt in range(BUSY_ATTEMPTS):
         try:
-            async with db.get_session() as session:
-                outcomes = await _add_batch(session, batch)
-                await session.commit()
-        except OperationalError:
+            return await store_messages([queued.message for queued in batch], moment=now())
+        except BatchBusy:
             # Busy (another process holds SQLite's lock, a connection dropped): try again.
             if attempt == BUSY_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(pause)
             pause *= 2
-            continue
-        for queued, outcome in zip(batch, outcomes, strict=True):
-            _answer(queued, outcome)
-        return
-
-
-async def _add_batch(session: AsyncSession, batch: list[_Queued]) -> list[tuple[int, datetime] | Muted]:
-    """Insert the batch's messages (and their mentions) in ``session``; a muted author's is refused.
-
-    Core statements, not ORM objects: one multi-row ``INSERT ... RETURNING`` whose rows come
-    back in the batch's order, without the unit of work's per-object bookkeeping (the
-    largest share of a stored message's CPU in ``bench:persist``'s profile).
-    """
-    muted = await db.moderation.muted_authors(session, ((q.room_id, q.author_id) for q in batch))
-    stored = [q for q in batch if (q.room_id, q.author_id) not in muted]
-    inserted: list[tuple[int, datetime]] = []
-    if stored:
-        # A clock reading each, as db.create_chat_message takes one: clients that page by
-        # timestamp alone (the workshop's protocol) would skip messages sharing one.
-        rows = [
-            {"author_id": q.author_id, "room_id": q.room_id, "content": q.content, "timestamp": now()}
-            for q in stored
-        ]
-        inserted = [(row[0], row[1]) for row in await session.execute(_INSERT, rows)]
-        mentions = [
-            {"message_id": message_id, "user_id": user_id, "room_id": q.room_id}
-            for q, (message_id, _timestamp) in zip(stored, inserted, strict=True)
-            for user_id in q.mentioned
-        ]
-        if mentions:
-            await session.execute(insert(cast(Table, MessageMention.__table__)), mentions)
-    ids = iter(inserted)  # in the order of `stored`: the batch's, muted authors left out
-    return [
-        Muted(until) if (until := muted.get((q.room_id, q.author_id))) is not None else next(ids)
-        for q in batch
-    ]
-
-
-#: The batch INSERT; RETURNING rows in the order of the parameters (insertmanyvalues).
-_INSERT: Final = insert(ChatMessage).returning(
-    ChatMessage.id, ChatMessage.timestamp, sort_by_parameter_order=True
-)
+    raise AssertionError("unreachable")
 
 
 def _answer(queued: _Queued, outcome: tuple[int, datetime] | Exception) -> None:

@@ -8,6 +8,7 @@ when several processes start at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event, select, text
@@ -36,7 +37,8 @@ SCHEMA_LOCK_KEY = 0x70796B63  # "pykc"
 SCHEMA_ATTEMPTS = 5
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Set our pragmas on a new SQLite connection (an engine "connect" event listener)."""
     # WAL lets readers proceed during a write; foreign keys are off by default in SQLite;
     # the busy timeout makes concurrent writers wait instead of failing at once.
     cursor = dbapi_connection.cursor()
@@ -54,7 +56,7 @@ def connect(db_uri: str, debug: bool = False) -> None:
     options: dict[str, Any] = {"echo": debug, "pool_pre_ping": url.get_backend_name() != "sqlite"}
     _engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
-        event.listen(_engine.sync_engine, "connect", _set_sqlite_pragmas)
+        event.listen(_engine.sync_engine, "connect", set_sqlite_pragmas)
     # expire_on_commit=False: returned objects stay readable after the caller commits.
     _sessionmaker = async_sessionmaker(_engine, expire_on_commit=False)
     _read_sessionmaker = _sessionmaker
@@ -72,8 +74,19 @@ def get_engine() -> AsyncEngine:
     return _engine
 
 
+#: Called by dispose() first: modules of this package that hold connections of their own.
+_dispose_hooks: list[Callable[[], Awaitable[None]]] = []
+
+
+def on_dispose(hook: Callable[[], Awaitable[None]]) -> None:
+    """Have :func:`dispose` await ``hook`` first (it closes connections kept outside the pool)."""
+    _dispose_hooks.append(hook)
+
+
 async def dispose() -> None:
-    """Close every pooled connection of the current engine."""
+    """Close every pooled connection of the current engine, and the message writers' own."""
+    for hook in _dispose_hooks:
+        await hook()
     if _engine is not None:
         await _engine.dispose()
 

@@ -72,9 +72,9 @@ async def muted_until(session: AsyncSession, *, room_id: str, user_id: int) -> d
 
 
 async def muted_authors(
-    session: AsyncSession, authors: Iterable[tuple[str, int]]
+    session: AsyncSession, authors: Iterable[tuple[str, int]], *, moment: datetime | None = None
 ) -> dict[tuple[str, int], datetime]:
-    """Return ``{(room_id, user_id): until}`` for those of ``authors`` muted right now.
+    """Return ``{(room_id, user_id): until}`` for those of ``authors`` muted at ``moment`` (now).
 
     One query for a whole batch of messages (:mod:`pykcworkshop.chat.groupcommit`), so
     the check costs no round trip per message.
@@ -86,7 +86,7 @@ async def muted_authors(
     query = select(member.room_id, member.user_id, member.muted_until).where(
         tuple_(member.room_id, member.user_id).in_(pairs), member.muted_until.is_not(None)
     )
-    moment = now()
+    moment = moment or now()
     return {
         (room_id, user_id): until
         for room_id, user_id, until in (await session.execute(query)).all()
