@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import secrets
+from asyncio import selector_events
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from quart import Quart
 
 import pykcworkshop
-from pykcworkshop import gctuning
+from pykcworkshop import gctuning, socket_reads
 from pykcworkshop.chat import db
 from pykcworkshop.chat.tokens import generate_csrf
 from tests.support import API, unique_name
@@ -119,9 +120,12 @@ async def test_hypercorn_serves_create_app(live_server, http_url, csrf):
         assert response.status_code == 201
 
 
-async def test_serving_start_freezes_start_up_objects_and_raises_gc_thresholds(app):
-    """Serving's start hook moves start-up objects out of the collector's way (gctuning)."""
-    previous = gc.get_threshold()
+async def test_serving_start_freezes_start_up_objects_raises_gc_thresholds_and_sizes_reads(app):
+    """Serving's start hook moves start-up objects out of the collector's way (gctuning).
+
+    It also makes socket reads ask for 64 KiB (socket_reads).
+    """
+    previous, read_size = gc.get_threshold(), selector_events._SelectorSocketTransport.max_size
     try:
         for start in app.before_serving_funcs:
             await app.ensure_async(start)()
@@ -131,6 +135,8 @@ async def test_serving_start_freezes_start_up_objects_and_raises_gc_thresholds(a
             gctuning.GEN2_THRESHOLD,
         )
         assert gc.get_freeze_count() > 0
+        assert selector_events._SelectorSocketTransport.max_size == socket_reads.READ_SIZE
     finally:
         gc.unfreeze()
         gc.set_threshold(*previous)
+        selector_events._SelectorSocketTransport.max_size = read_size

@@ -41,6 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "pykcworkshop.problems",
             "pykcworkshop.hypercorn_fixes",
             "pykcworkshop.gctuning",
+            "pykcworkshop.socket_reads",
         ),
     ),
     # The chat's rules: limits, name and content checks, tokens, channel names.

@@ -12,7 +12,7 @@ from typing import Any
 
 from quart import Quart
 
-from pykcworkshop import config, gctuning, hardening, hypercorn_fixes, site
+from pykcworkshop import config, gctuning, hardening, hypercorn_fixes, site, socket_reads
 from pykcworkshop.chat import backplane, db
 from pykcworkshop.chat import bp as chat_bp
 from pykcworkshop.chat.api.http.moderation import bp as http_moderation_bp
@@ -110,6 +110,7 @@ def create_app(chat_config: dict[str, Any] | None = None) -> Quart:
         await _start(app)
         # Everything alive now lives as long as the process: out of the collector's way.
         gctuning.tune()
+        socket_reads.tune()
 
     @app.after_serving
     async def stop() -> None:
