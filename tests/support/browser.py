@@ -78,7 +78,10 @@ class Watched:
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
-            self.errors.append(f"console.error: {message.text}")
+            # A refused request's entry names no URL in its text; its location does.
+            url = (message.location or {}).get("url", "")
+            where = f" ({url})" if url and url not in message.text else ""
+            self.errors.append(f"console.error: {message.text}{where}")
 
     def _page_error(self, error: Exception) -> None:
         self.errors.append(f"pageerror: {error}")
