@@ -36,6 +36,7 @@ export class MembersPanel {
   #onChange;
   #decorate;
   #closed = false;
+  #refreshes = 0; // refresh() calls made: answers to all but the last are dropped
   #members = new Map(); // user_id → {user_id, user_name, status, typingUntil, unread, node…}
   #myStatus = "Online";
   #lastTypingSent = 0;
@@ -118,6 +119,8 @@ export class MembersPanel {
 
   /** Reload the member list from the API (someone new may have joined). */
   async refresh() {
+    // Only the latest request's answer counts: an earlier one may arrive after it.
+    const ticket = ++this.#refreshes;
     let list;
     try {
       list = await roomMembers(this.#roomHash);
@@ -125,7 +128,7 @@ export class MembersPanel {
       if (!this.#closed) console.warn("loading the member list failed", error);
       return;
     }
-    if (this.#closed || !Array.isArray(list)) return;
+    if (this.#closed || ticket !== this.#refreshes || !Array.isArray(list)) return;
     const current = new Set([this.#session.user_id]);
     for (const member of list) {
       if (!member || !Number.isInteger(member.user_id) || typeof member.user_name !== "string")

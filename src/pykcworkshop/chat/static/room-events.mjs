@@ -13,8 +13,9 @@ export class RoomEvents {
    * @param {object} options
    *   roomHash, session, monitor, onGiveUp(reason, {code})
    *   handlers   {"<type>": (event) => …}: one per event type of interest
+   *   onOpen()   after every handshake: events sent before it were missed, so refetch
    */
-  constructor({ roomHash, session, monitor, onGiveUp, handlers }) {
+  constructor({ roomHash, session, monitor, onGiveUp, handlers, onOpen }) {
     this.#socket = new ReconnectingSocket(`/room/${pathSegment(roomHash)}/room-events`, {
       name: "room events",
       bearer: () => session.user_token,
@@ -24,6 +25,7 @@ export class RoomEvents {
         }
       },
       onGiveUp,
+      onOpen: () => onOpen?.(),
     });
     monitor?.track(this.#socket);
   }

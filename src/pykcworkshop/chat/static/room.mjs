@@ -143,6 +143,8 @@ export class RoomSession {
     };
     this.events = new RoomEvents({
       ...common,
+      // A role changed between the list's fetch and this socket's handshake would be lost.
+      onOpen: refreshMembers,
       handlers: {
         "message-deleted": (event) => this.chat.removeMessage(event.message_id),
         "message-edited": (event) => this.chat.applyEdit(event),
