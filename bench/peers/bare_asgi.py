@@ -1,6 +1,8 @@
 """Peer: a bare ASGI app on hypercorn, no framework; the receiving task sends to each in turn.
 
 hypercorn --config server.toml bare_asgi:app
+
+Each URL path is a room: a message goes to the connections on the sender's path.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from typing import Any
 from message import message_object
 
 Send = Any
-SENDS: set[Send] = set()
+ROOMS: dict[str, set[Send]] = {}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Send) -> None:
-    """Accept every websocket; relay each message object to all connections."""
+    """Accept every websocket; relay each message object to all connections of its room."""
     if scope["type"] == "lifespan":
         while True:
             event = await receive()
@@ -29,7 +31,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Send) -> None:
         return
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})
-    SENDS.add(send)
+    room = ROOMS.setdefault(scope["path"], set())
+    room.add(send)
     try:
         while True:
             event = await receive()
@@ -37,10 +40,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Send) -> None:
                 return
             message = message_object(event.get("text") or event.get("bytes") or "")
             if message:
-                for peer in tuple(SENDS):
+                for peer in tuple(room):
                     try:
                         await peer({"type": "websocket.send", "text": message})
                     except Exception:
-                        SENDS.discard(peer)
+                        room.discard(peer)
     finally:
-        SENDS.discard(send)
+        room.discard(send)

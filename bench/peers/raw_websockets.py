@@ -2,6 +2,10 @@
 
     python bench/peers/raw_websockets.py PORT
 
+Each URL path is a room: a message goes to the connections on the sender's path (the
+fan-out benchmark puts every client on ``/ws``; the persist benchmark gives each room a
+path of its own).
+
 For the generator check only, a frame may carry ``"repeat": k``: the message then goes to
 each connection k times in one write (websockets' own sans-I/O protocol queues the k
 frames, one ``send_data()`` flushes them), so the server can emit more frames per second
@@ -18,26 +22,27 @@ from message import parse
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.protocol import State
 
-CLIENTS: set[ServerConnection] = set()
+ROOMS: dict[str, set[ServerConnection]] = {}
 
 
 async def handler(ws: ServerConnection) -> None:
-    """Relay each client's message object to every connection, sender included."""
-    CLIENTS.add(ws)
+    """Relay each client's message object to every connection of its room, sender included."""
+    room = ROOMS.setdefault(ws.request.path if ws.request else "/", set())
+    room.add(ws)
     try:
         async for frame in ws:
             message, repeat = parse(frame)
             if repeat == 1:
-                broadcast(CLIENTS, message)
+                broadcast(room, message)
             elif repeat > 1:
-                burst(message.encode(), repeat)
+                burst(room, message.encode(), repeat)
     finally:
-        CLIENTS.discard(ws)
+        room.discard(ws)
 
 
-def burst(message: bytes, repeat: int) -> None:
-    """Send ``message`` ``repeat`` times to every open connection, one write each."""
-    for connection in tuple(CLIENTS):
+def burst(room: set[ServerConnection], message: bytes, repeat: int) -> None:
+    """Send ``message`` ``repeat`` times to every open connection of ``room``, one write each."""
+    for connection in tuple(room):
         if connection.protocol.state is State.OPEN:
             for _ in range(repeat):
                 connection.protocol.send_text(message)
