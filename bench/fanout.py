@@ -3,6 +3,7 @@
     hatch run bench:fanout                      # full run (~10 min), both modes
     hatch run bench:fanout --quick              # 2 s steps: a smoke run
     hatch run bench:fanout --generator-check    # only show the generator's own ceiling
+    hatch run bench:fanout --servers ours,ours_redis --rounds 3   # target 6, median of 3 rounds
 
 Each server in turn runs alone on core 0 (``taskset -c 0``); the load generator
 (bench/loadgen.py worker processes) and this driver run on core 1. ``--clients`` clients
@@ -36,6 +37,7 @@ import contextlib
 import json
 import math
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -274,19 +276,39 @@ def summary(all_results: dict[tuple[str, bool], list[StepResult]], rates: list[f
             cells += f"{cell:>10}"
         k = knee(results)
         print(f"{name:15} {'deflate' if deflate else 'plain':7} {cells} {fmt(k):>10}")
+    ratios({key: knee(results) for key, results in all_results.items()})
+
+
+def ratios(knees: dict[tuple[str, bool], float | None]) -> None:
+    """Print the issue's ratios (targets 1, 2 and 6) from each (server, deflate)'s knee."""
     for deflate in (False, True):
-        ours, bare = (
-            knee(all_results.get(("ours", deflate), [])),
-            knee(all_results.get(("bare_asgi", deflate), [])),
-        )
+        ours, bare = knees.get(("ours", deflate)), knees.get(("bare_asgi", deflate))
         if ours is not None and bare:
             print(f"ours / bare_asgi knee ({'deflate' if deflate else 'plain'}): {ours / bare:.2f}")
-    plain, deflated = knee(all_results.get(("ours", False), [])), knee(all_results.get(("ours", True), []))
+    plain, deflated = knees.get(("ours", False)), knees.get(("ours", True))
     if plain and deflated is not None:
         print(f"ours deflate / plain knee: {deflated / plain:.2f}")
-    redis = knee(all_results.get(("ours_redis", False), []))
-    if plain and redis is not None:
-        print(f"ours_redis / ours knee (plain): {redis / plain:.2f}")
+    for deflate in (False, True):
+        ours, redis = knees.get(("ours", deflate)), knees.get(("ours_redis", deflate))
+        if ours and redis is not None:
+            print(f"ours_redis / ours knee ({'deflate' if deflate else 'plain'}): {redis / ours:.2f}")
+
+
+def summary_of_rounds(rounds: list[dict[tuple[str, bool], list[StepResult]]]) -> None:
+    """Print each server's knee per round and the median, and the ratios of the medians.
+
+    One run's knee moves by a rate step with the machine's other work; the median of a few
+    interleaved rounds does not.
+    """
+    print(f"\nKnee per round and median of {len(rounds)} rounds")
+    medians: dict[tuple[str, bool], float | None] = {}
+    for key in rounds[0]:
+        knees = [knee(results.get(key, [])) or 0.0 for results in rounds]
+        medians[key] = statistics.median(knees)
+        cells = "".join(f"{fmt(k):>10}" for k in knees)
+        print(f"{key[0]:15} {'deflate' if key[1] else 'plain':7} {cells}   median {fmt(medians[key])}")
+    print("Ratios of the medians:")
+    ratios(medians)
 
 
 def plot(all_results: dict[tuple[str, bool], list[StepResult]], path: Path, title: str) -> None:
@@ -383,6 +405,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run a step over the limits again this many times and keep the best attempt "
         "(a shared machine's hiccups; a saturated server fails every attempt)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run everything this many times; then print each knee's median and the medians' ratios",
+    )
     parser.add_argument("--quick", action="store_true", help="2 s steps, 2 s drain, no retries: a smoke run")
     parser.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS))
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["plain", "deflate"])
@@ -408,6 +436,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.drain, args.pause, args.retries = 2.0, 2.0, 0.3, 0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.clients < 10 or args.clients > 10_000:
         parser.error("--clients must be from 10 to 10,000")
     return args
@@ -467,13 +497,20 @@ def _run(args: argparse.Namespace) -> int:
         if args.generator_check:
             return 0 if generator_check(args, out) else 1
         passed = True if args.no_generator_check else generator_check(args, out)
-        all_results: dict[tuple[str, bool], list[StepResult]] = {}
-        print(f"\nFan-out: {args.clients} clients in one room, {args.duration:g} s per step")
-        print(HEADER)
-        for mode in args.modes:
-            for target in run_mode(mode == "deflate", args.servers, args.rates, args, out):
-                all_results[(target.name, target.deflate)] = target.results
-        summary(all_results, args.rates)
+        rounds: list[dict[tuple[str, bool], list[StepResult]]] = []
+        for number in range(1, args.rounds + 1):
+            all_results: dict[tuple[str, bool], list[StepResult]] = {}
+            round_note = f", round {number} of {args.rounds}" if args.rounds > 1 else ""
+            print(f"\nFan-out: {args.clients} clients in one room, {args.duration:g} s per step{round_note}")
+            out.write(json.dumps({"round": number}) + "\n")
+            print(HEADER)
+            for mode in args.modes:
+                for target in run_mode(mode == "deflate", args.servers, args.rates, args, out):
+                    all_results[(target.name, target.deflate)] = target.results
+            summary(all_results, args.rates)
+            rounds.append(all_results)
+        if len(rounds) > 1:
+            summary_of_rounds(rounds)
     print(f"results: {out_path} ({time.monotonic() - started:.0f} s)")
     if args.plot is not None:
         title = (

@@ -20,6 +20,8 @@ from tests.support import eventually
 from tests.support.services import PrivateRedis, free_port
 
 TIMEOUT = 10.0
+#: Seconds the trackers' teardown may take (it takes milliseconds).
+TEARDOWN_TIMEOUT = 15.0
 
 
 @pytest.fixture
@@ -39,12 +41,15 @@ async def processes(redis_url: str, prefix: str) -> AsyncIterator[Callable[..., 
         return tracker
 
     yield make
-    for tracker in made:
-        await tracker.disconnect()
-    async with aioredis.Redis.from_url(redis_url) as client:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
+    # Bounded: a teardown that waits forever (seen once, in a CI run, cause unknown) fails
+    # here with the await it was stuck at instead of hanging the whole suite.
+    async with asyncio.timeout(TEARDOWN_TIMEOUT):
+        for tracker in made:
+            await tracker.disconnect()
+        async with aioredis.Redis.from_url(redis_url) as client:
+            keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
 
 
 def room() -> str:
