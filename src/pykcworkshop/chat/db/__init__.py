@@ -8,16 +8,15 @@ True
 from pykcworkshop.chat.db import models, moderation
 from pykcworkshop.chat.db.credentials import authenticate, current_tokens, login, replace_token
 from pykcworkshop.chat.db.engine import connect, dispose, get_engine, get_session, initialize
+from pykcworkshop.chat.db.history import MessageRow, get_history
 from pykcworkshop.chat.db.models import ChatMessage, MessageMention, Room, RoomBan, User, UserToken
 from pykcworkshop.chat.db.queries import (
     AlreadyMember,
-    MessageRow,
     NameTaken,
     add_user_to_room,
     create_chat_message,
     create_room,
     create_user,
-    get_history,
     get_room_by_id,
     get_user_by_id,
     get_user_by_name,

@@ -9,9 +9,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -31,19 +30,6 @@ class NameTaken(ValueError):
 
 class AlreadyMember(ValueError):
     """The user is already a member of the room."""
-
-
-class MessageRow(NamedTuple):
-    """One message of a room's history, with its author's name."""
-
-    id: int
-    author_id: int
-    author_name: str
-    content: str
-    #: Aware UTC.
-    timestamp: datetime
-    #: When the author last edited it (aware UTC), or None.
-    edited_at: datetime | None = None
 
 
 async def create_user(
@@ -233,70 +219,3 @@ async def rooms_of_user(session: AsyncSession, user_id: int, *, owned: bool) -> 
     else:
         query = select(Room).join(room_members).where(room_members.c.user_id == user_id)
     return (await session.scalars(query.order_by(Room.name_key, Room.id))).all()
-
-
-async def get_history(
-    session: AsyncSession,
-    *,
-    room_id: str,
-    before: datetime,
-    chunk_size: int,
-    newer: bool = False,
-    cursor_id: int | None = None,
-) -> list[MessageRow]:
-    """Return up to ``chunk_size`` messages of a room next to ``before`` (deleted ones left out).
-
-    ``newer`` false: the newest messages strictly older than ``before``, newest first;
-    true: the oldest strictly newer, oldest first. With ``cursor_id``, the id of a message
-    of this room, the boundary is that message's exact (timestamp, id) instead, so messages
-    that share a timestamp (or a millisecond) are neither skipped nor repeated across pages.
-    """
-    if cursor_id is not None:
-        # One round trip: the cursor's timestamp is a subquery. A cursor that is not one of
-        # this room's messages makes it NULL and the page empty; only then is it looked up.
-        cursor_ts = _message_timestamp(room_id, cursor_id)
-        rows = await _history_page(
-            session, room_id, chunk_size, newer, cursor_ts.scalar_subquery(), cursor_id
-        )
-        if rows or await session.scalar(cursor_ts) is not None:
-            return rows
-    return await _history_page(session, room_id, chunk_size, newer, before, None)
-
-
-def _message_timestamp(room_id: str, message_id: int) -> Select[Any]:
-    return select(ChatMessage.timestamp).where(ChatMessage.id == message_id, ChatMessage.room_id == room_id)
-
-
-async def _history_page(
-    session: AsyncSession,
-    room_id: str,
-    chunk_size: int,
-    newer: bool,
-    boundary_ts: Any,
-    boundary_id: int | None,
-) -> list[MessageRow]:
-    """Up to ``chunk_size`` messages past ``boundary_ts`` (and ``boundary_id``, if given)."""
-    order = (ChatMessage.timestamp, ChatMessage.id)
-    if boundary_id is None:
-        boundary = ChatMessage.timestamp > boundary_ts if newer else ChatMessage.timestamp < boundary_ts
-    else:
-        # A row-value comparison, not `ts < x OR (ts = x AND id < y)`: both SQLite and
-        # PostgreSQL turn it into a range on the (room_id, timestamp, id) index, while the
-        # OR made them scan from the newest end down to the cursor.
-        row, cursor = tuple_(*order), tuple_(boundary_ts, boundary_id)
-        boundary = row > cursor if newer else row < cursor
-    query = (
-        select(
-            ChatMessage.id,
-            ChatMessage.author_id,
-            User.name,
-            ChatMessage.content,
-            ChatMessage.timestamp,
-            ChatMessage.edited_at,
-        )
-        .join(User, User.id == ChatMessage.author_id)
-        .where(ChatMessage.room_id == room_id, ChatMessage.deleted_at.is_(None), boundary)
-        .order_by(*(order if newer else (column.desc() for column in order)))
-        .limit(chunk_size)
-    )
-    return [MessageRow(*row) for row in (await session.execute(query)).all()]
