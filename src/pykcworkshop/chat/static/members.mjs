@@ -11,6 +11,7 @@ import {
   TYPING_THROTTLE_MS,
 } from "./constants.mjs";
 import { byId } from "./dom.mjs";
+import { latestOnly, STALE } from "./latest.mjs";
 import { memberNode, placeInOrder, showMember, showRole } from "./member-node.mjs";
 import { ReconnectingSocket } from "./socket.mjs";
 
@@ -36,7 +37,7 @@ export class MembersPanel {
   #onChange;
   #decorate;
   #closed = false;
-  #refreshes = 0; // refresh() calls made: answers to all but the last are dropped
+  #loadMembers = latestOnly(roomMembers); // an answer older than the latest request is dropped
   #members = new Map(); // user_id → {user_id, user_name, status, typingUntil, unread, node…}
   #myStatus = "Online";
   #lastTypingSent = 0;
@@ -119,16 +120,14 @@ export class MembersPanel {
 
   /** Reload the member list from the API (someone new may have joined). */
   async refresh() {
-    // Only the latest request's answer counts: an earlier one may arrive after it.
-    const ticket = ++this.#refreshes;
     let list;
     try {
-      list = await roomMembers(this.#roomHash);
+      list = await this.#loadMembers(this.#roomHash);
     } catch (error) {
       if (!this.#closed) console.warn("loading the member list failed", error);
       return;
     }
-    if (this.#closed || ticket !== this.#refreshes || !Array.isArray(list)) return;
+    if (this.#closed || list === STALE || !Array.isArray(list)) return;
     const current = new Set([this.#session.user_id]);
     for (const member of list) {
       if (!member || !Number.isInteger(member.user_id) || typeof member.user_name !== "string")
