@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from databases import PG_ADMIN_DSN, database
 from driver import Generator
+from fanout import fmt
 from seed import seed_rooms, subprotocols
 from servers import (
     GENERATOR_CORE,
@@ -168,8 +169,8 @@ async def run_steps(
             out.write(json.dumps(row) + "\n")  # type: ignore[attr-defined]
             ok = "ok" if result.ok() and count in (None, result.sent) else "OVER"
             print(
-                f"{name:14} {rate:>8,.0f} {result.sent:>8,} {_figure(count):>8} "
-                f"{_figure(None if count is None else count / args.duration):>9} "
+                f"{name:14} {rate:>8,.0f} {result.sent:>8,} {fmt(count):>8} "
+                f"{fmt(None if count is None else count / args.duration):>9} "
                 f"{result.p50_ms or 0:>8.1f} {result.p99_ms or 0:>9.1f} "
                 f"{result.lost:>7,} {result.errors:>5} "
                 f"{result.server_cpu:>5.0%} {result.load:>5.1f}  {ok}",
@@ -182,10 +183,6 @@ async def run_steps(
             await asyncio.to_thread(generator.close)
         await asyncio.to_thread(server.stop)
     return rows
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
 
 
 def knee(rows: list[dict[str, object]]) -> float:
